@@ -1,0 +1,323 @@
+# shellcheck shell=bash
+# lib.sh — shared helpers of the single-node cluster harness (scripts/cluster/*.sh): paths, settings,
+# certificates, kubeconfigs, process start/stop by PID, waiting. Sourced, never executed.
+#
+# Settings (environment, all optional):
+#   NDRA_CLUSTER_DIR   state dir of the full cluster (default /var/lib/network-dra-cluster)
+#   NDRA_CP_DIR        state dir of the control-plane-only instance (default /var/lib/network-dra-cp)
+#   NDRA_K8S_BIN       directory with the kube-* binaries (default: scripts/build-k8s.sh print-bindir)
+#   NDRA_NODE_NAME     node name (default: lower-cased hostname)
+#   NDRA_NODE_IP       node IP (default: IPv4 address of the default-route interface)
+#   NDRA_FEATURE_GATES feature gates passed to every component (default: none)
+#   NDRA_RUNTIME_CONFIG extra --runtime-config for kube-apiserver (default: none)
+
+NDRA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
+log() { printf '[cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# ---- mode and paths --------------------------------------------------------------------------
+# ndra_setup_mode full|control-plane : sets STATE, ports and derived paths.
+ndra_setup_mode() {
+  MODE="$1"
+  case "$MODE" in
+    full)
+      STATE="${NDRA_CLUSTER_DIR:-/var/lib/network-dra-cluster}"
+      RUNDIR="/run/network-dra-cluster"
+      ETCD_CLIENT_PORT=2379 ETCD_PEER_PORT=2380 API_PORT=6443
+      CM_PORT=10257 SCHED_PORT=10259
+      ;;
+    control-plane)
+      STATE="${NDRA_CP_DIR:-/var/lib/network-dra-cp}"
+      RUNDIR="/run/network-dra-cp"
+      ETCD_CLIENT_PORT=12379 ETCD_PEER_PORT=12380 API_PORT=16443
+      CM_PORT=0 SCHED_PORT=0
+      ;;
+    *) die "unknown mode $MODE" ;;
+  esac
+  K8S_BIN="${NDRA_K8S_BIN:-$("$NDRA_SCRIPTS_DIR/build-k8s.sh" print-bindir)}"
+  PKI="$STATE/pki"
+  LOGS="$STATE/logs"
+  PIDS="$STATE/pids"
+  ADMIN_KUBECONFIG="$STATE/admin.kubeconfig"
+  KUBECTL="$K8S_BIN/kubectl"
+  NODE_NAME="${NDRA_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}"
+  # Full-cluster-only paths.
+  KUBELET_ROOT=/var/lib/kubelet
+  CTRD_ROOT="$STATE/containerd/root"
+  CTRD_STATE="$RUNDIR/containerd"
+  CTRD_SOCK="$RUNDIR/containerd/containerd.sock"
+  CNI_CONF_DIR="$STATE/cni/net.d"
+  CNI_NET_NAME="ndra-pod-net"
+  POD_BRIDGE="ndra0"
+  POD_SUBNET="10.22.0.0/24"
+  POD_GATEWAY="10.22.0.1"
+  SERVICE_RANGE="10.0.0.0/24"
+  SERVICE_API_IP="10.0.0.1"
+  FWD_CHAIN="NDRA-CLUSTER-FWD"
+}
+
+# Node IP: the IPv4 address of the interface holding the default route (no packet is sent).
+ndra_node_ip() {
+  if [[ -n "${NDRA_NODE_IP:-}" ]]; then
+    echo "$NDRA_NODE_IP"
+    return
+  fi
+  local dev ip
+  dev="$(ip -4 route show default | awk '{for (i=1;i<NF;i++) if ($i=="dev") {print $(i+1); exit}}')"
+  if [[ -n "$dev" ]]; then
+    ip="$(ip -4 -o addr show dev "$dev" scope global | awk '{split($4,a,"/"); print a[1]; exit}')"
+  fi
+  if [[ -z "${ip:-}" ]]; then
+    ip="$(ip -4 -o addr show scope global | awk '{split($4,a,"/"); print a[1]; exit}')"
+  fi
+  [[ -n "${ip:-}" ]] || die "cannot determine the node IP; set NDRA_NODE_IP"
+  echo "$ip"
+}
+
+# ---- processes -------------------------------------------------------------------------------
+# ndra_start NAME CMD... : starts CMD in the background (own session), log to logs/NAME.log,
+# PID to pids/NAME.pid.
+ndra_start() {
+  local name="$1"
+  shift
+  mkdir -p "$LOGS" "$PIDS"
+  log "starting $name"
+  printf '=== %s %s\n' "$(date -Is)" "$*" >>"$LOGS/$name.log"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+# True when pids/NAME.pid names a live process that still runs the binary we started.
+ndra_alive() {
+  local f="$PIDS/$1.pid" pid
+  [[ -f $f ]] || return 1
+  pid="$(cat "$f")"
+  [[ -n $pid && -d /proc/$pid ]] || return 1
+  # Zombies count as dead.
+  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
+}
+
+# ndra_kill_pid PID [GRACE_SECONDS] : SIGTERM, wait, SIGKILL.
+ndra_kill_pid() {
+  local pid="$1" grace="${2:-10}" i
+  [[ -d /proc/$pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < grace * 10; i++)); do
+    [[ -d /proc/$pid ]] || return 0
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    [[ -d /proc/$pid ]] || return 0
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && return 0
+    sleep 0.1
+  done
+}
+
+# ndra_stop NAME [GRACE] : stops the process recorded in pids/NAME.pid (only if its executable is
+# still the one we started: guards against PID reuse) and removes the pid file.
+ndra_stop() {
+  local name="$1" grace="${2:-10}" f="$PIDS/$1.pid" pid exe
+  [[ -f $f ]] || return 0
+  pid="$(cat "$f")"
+  if [[ -n $pid && -d /proc/$pid ]]; then
+    exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+    case "$exe" in
+      *"$name"* | *etcd* | *containerd*)
+        log "stopping $name (pid $pid)"
+        ndra_kill_pid "$pid" "$grace"
+        ;;
+      *) log "pid $pid of $name now runs '$exe' — not ours, left alone" ;;
+    esac
+  fi
+  rm -f "$f"
+}
+
+# ndra_wait DESCRIPTION TIMEOUT_SECONDS CMD... : polls CMD until it succeeds.
+ndra_wait() {
+  local what="$1" timeout="$2" start
+  shift 2
+  start=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS - start >= timeout)); then
+      log "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
+  log "$what: ok after $((SECONDS - start))s"
+}
+
+ndra_kubectl() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+
+# ---- certificates ----------------------------------------------------------------------------
+# ndra_cert NAME SUBJECT [SAN] [EXT_USAGE] : key + cert signed by the CA, valid 10 days.
+ndra_cert() {
+  local name="$1" subj="$2" san="${3:-}" usage="${4:-clientAuth}" ext
+  ext="$(mktemp)"
+  {
+    echo "basicConstraints=critical,CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=$usage"
+    [[ -n $san ]] && echo "subjectAltName=$san"
+  } >"$ext"
+  openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
+  openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 10 -sha256 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
+  rm -f "$ext" "$PKI/$name.csr"
+}
+
+# ndra_make_pki NODE_IP : CA, apiserver serving cert, client certs, service-account key pair.
+ndra_make_pki() {
+  local node_ip="$1" san
+  mkdir -p "$PKI"
+  chmod 700 "$PKI"
+  openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
+  openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=network-dra-cluster-ca" -days 10 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -out "$PKI/ca.crt" 2>/dev/null
+  san="IP:127.0.0.1,IP:$node_ip,IP:$SERVICE_API_IP,DNS:localhost,DNS:$NODE_NAME,DNS:kubernetes"
+  san="$san,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  ndra_cert apiserver "/CN=kube-apiserver" "$san" serverAuth
+  ndra_cert admin "/O=system:masters/CN=network-dra-admin"
+  ndra_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  ndra_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  rm -f "$PKI/ca.srl"
+}
+
+# ndra_kubeconfig FILE SERVER CERT_NAME : kubeconfig with embedded CA and client cert.
+ndra_kubeconfig() {
+  local file="$1" server="$2" cert="$3"
+  cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: network-dra
+  cluster:
+    server: $server
+    certificate-authority-data: $(base64 -w0 <"$PKI/ca.crt")
+users:
+- name: $cert
+  user:
+    client-certificate-data: $(base64 -w0 <"$PKI/$cert.crt")
+    client-key-data: $(base64 -w0 <"$PKI/$cert.key")
+contexts:
+- name: network-dra
+  context: {cluster: network-dra, user: $cert}
+current-context: network-dra
+EOF
+  chmod 600 "$file"
+}
+
+# ---- control plane ---------------------------------------------------------------------------
+ndra_feature_gate_flag() { [[ -n "${NDRA_FEATURE_GATES:-}" ]] && echo "--feature-gates=$NDRA_FEATURE_GATES"; }
+
+# ndra_start_control_plane BIND_IP ADVERTISE_IP : etcd, kube-apiserver, controller-manager (and, in
+# full mode, the scheduler); waits for /readyz and kube-root-ca.crt.
+ndra_start_control_plane() {
+  local bind_ip="$1" adv_ip="$2" fg extra=()
+  fg="$(ndra_feature_gate_flag || true)"
+  [[ -x "$K8S_BIN/kube-apiserver" ]] || die "no kube-apiserver in $K8S_BIN (run scripts/build-k8s.sh)"
+  command -v etcd >/dev/null || die "etcd missing (run scripts/install-deps.sh)"
+  mkdir -p "$STATE/etcd"
+  chmod 700 "$STATE/etcd"
+  ndra_start etcd etcd --name default --data-dir "$STATE/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --log-level warn
+  ndra_wait "etcd health" 30 etcd_healthy || die "etcd did not start (see $LOGS/etcd.log)"
+
+  [[ -n "${NDRA_RUNTIME_CONFIG:-}" ]] && extra+=("--runtime-config=$NDRA_RUNTIME_CONFIG")
+  [[ -n $fg ]] && extra+=("$fg")
+  if [[ $MODE == control-plane ]]; then
+    # Loopback is not a valid Endpoints address: skip the kubernetes Service endpoints.
+    extra+=(--endpoint-reconciler-type=none)
+  fi
+  ndra_start kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --bind-address "$bind_ip" --advertise-address "$adv_ip" --secure-port "$API_PORT" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+    --service-cluster-ip-range "$SERVICE_RANGE" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --allow-privileged=true \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --profiling=false --v=1 "${extra[@]}"
+  ndra_wait "kube-apiserver /readyz" 120 ndra_kubectl get --raw /readyz ||
+    die "kube-apiserver not ready (see $LOGS/kube-apiserver.log)"
+
+  local cm_flags=()
+  [[ -n $fg ]] && cm_flags+=("$fg")
+  ndra_start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig "$ADMIN_KUBECONFIG" \
+    --authentication-kubeconfig "$ADMIN_KUBECONFIG" --authorization-kubeconfig "$ADMIN_KUBECONFIG" \
+    --root-ca-file "$PKI/ca.crt" --service-account-private-key-file "$PKI/sa.key" \
+    --use-service-account-credentials --leader-elect=false --controllers='*' \
+    --service-cluster-ip-range "$SERVICE_RANGE" \
+    --bind-address 127.0.0.1 --secure-port "$CM_PORT" --profiling=false --v=1 "${cm_flags[@]}"
+
+  if [[ $MODE == full ]]; then
+    cat >"$STATE/scheduler.yaml" <<EOF
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: $ADMIN_KUBECONFIG
+leaderElection:
+  leaderElect: false
+EOF
+    ndra_start kube-scheduler "$K8S_BIN/kube-scheduler" --config "$STATE/scheduler.yaml" \
+      --authentication-kubeconfig "$ADMIN_KUBECONFIG" --authorization-kubeconfig "$ADMIN_KUBECONFIG" \
+      --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --v=1 "${cm_flags[@]}"
+  fi
+  ndra_wait "kube-root-ca.crt in default" 120 ndra_kubectl -n default get configmap kube-root-ca.crt ||
+    die "controller-manager did not publish kube-root-ca.crt (see $LOGS/kube-controller-manager.log)"
+  ndra_wait "default service account" 60 ndra_kubectl -n default get serviceaccount default ||
+    die "no default service account (see $LOGS/kube-controller-manager.log)"
+}
+
+# etcd's HTTP /health endpoint, read through bash's /dev/tcp (no etcdctl/curl needed).
+etcd_healthy() {
+  local reply
+  exec 9<>"/dev/tcp/127.0.0.1/$ETCD_CLIENT_PORT" 2>/dev/null || return 1
+  printf 'GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&9
+  reply="$(timeout 2 cat <&9)"
+  exec 9>&-
+  [[ $reply == *'"health":"true"'* ]]
+}
+
+# ndra_stop_control_plane : stops what ndra_start_control_plane started, in reverse order.
+ndra_stop_control_plane() {
+  ndra_stop kube-scheduler
+  ndra_stop kube-controller-manager
+  ndra_stop kube-apiserver 20
+  ndra_stop etcd 20
+}
+
+# Prints the tail of every component log.
+ndra_print_logs() {
+  local lines="${1:-60}" f
+  [[ -d $LOGS ]] || {
+    echo "(no logs in $LOGS)"
+    return 0
+  }
+  for f in "$LOGS"/*.log; do
+    [[ -f $f ]] || continue
+    echo "===== $f (last $lines lines) ====="
+    tail -n "$lines" "$f"
+  done
+}
