@@ -1,0 +1,231 @@
+/**
+ * What preparing a claim means for network-dra (ARCHITECTURE steps 2, 3 and 7): the slow path.
+ *
+ * Prepare, per claim: GET the claim, check it is still the claim the kubelet named (same UID) and
+ * allocated to this driver on this node, compute the attachment plans (deterministic, no side
+ * effects), record them in the state store, write the claim's CDI spec, and return one device per
+ * plan with its CDI id. A claim already recorded is answered from the record (its CDI spec is
+ * re-written if missing) without reading the API again: prepare is idempotent.
+ *
+ * Unprepare, per claim: detach every recorded attachment (CNI DEL), remove the CDI spec, drop the
+ * record. A claim never prepared, or whose object is gone, succeeds.
+ *
+ * Claims of one batch run concurrently up to a bound; the same claim UID is never prepared or
+ * unprepared twice at once. Every claim of the request gets a result.
+ */
+import type { AttachmentPlan } from '../attach/attachment-plan.js'
+import type { KeyedMutex } from '../attach/keyed-mutex.js'
+import type { ResourceClaimV1 } from '../claims/resource-claim.js'
+import { DriverError, errorCode, errorMessage } from '../errors.js'
+import type {
+  ClaimPreparer,
+  ClaimRef,
+  PrepareResult,
+  PreparedDevice,
+} from '../kubelet/claim-preparer.js'
+import type { Logger } from '../logger.js'
+import type { ClaimRecord, PluginState } from '../state/state-types.js'
+
+/** Reads a ResourceClaim from the API server. */
+export interface ClaimReader {
+  get(namespace: string, name: string, signal: AbortSignal): Promise<ResourceClaimV1>
+}
+
+/** Turns an allocated claim into attachment plans, or a message telling the user what to fix. */
+export interface PlanSource {
+  plans(
+    claim: ResourceClaimV1,
+  ): { readonly plans: readonly AttachmentPlan[] } | { readonly error: string }
+}
+
+/** The state-store operations prepare needs. */
+export interface PrepareStore {
+  claim(uid: string): ClaimRecord | undefined
+  snapshot(): PluginState
+  update<T>(fn: (claims: Record<string, ClaimRecord>) => T): Promise<T>
+}
+
+/** The CDI operations prepare needs. */
+export interface PrepareSpecs {
+  deviceId(claimUid: string, device: string): string
+  write(
+    claimUid: string,
+    devices: readonly { device: string; request: string }[],
+  ): Promise<string[]>
+  remove(claimUid: string): Promise<void>
+  exists(claimUid: string): Promise<boolean>
+}
+
+/** Undoes a claim's attachments (CNI DEL); tolerant of vanished namespaces. */
+export interface ClaimDetacher {
+  detachClaim(claimUid: string, signal?: AbortSignal): Promise<void>
+}
+
+/** Observes outcomes, for metrics. */
+export interface PrepareObserver {
+  onError(code: string): void
+  onPreparedCount(count: number): void
+}
+
+export interface PrepareServiceOptions {
+  readonly reader: ClaimReader
+  readonly planner: PlanSource
+  readonly store: PrepareStore
+  readonly specs: PrepareSpecs
+  readonly detacher: ClaimDetacher
+  readonly claimLocks: KeyedMutex
+  readonly concurrency: number
+  readonly logger: Logger
+  readonly observer?: PrepareObserver
+  readonly now?: () => Date
+}
+
+/** Run `fn` over `items` with at most `limit` in flight. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+function devicesOf(record: ClaimRecord): PreparedDevice[] {
+  return record.plans.map((plan, i) => ({
+    requestNames: [plan.request],
+    poolName: plan.pool,
+    deviceName: plan.device,
+    cdiDeviceIds: [record.cdiDeviceIds[i] ?? ''],
+  }))
+}
+
+/** The driver's `ClaimPreparer`. */
+export class PrepareService implements ClaimPreparer {
+  readonly #o: PrepareServiceOptions
+
+  constructor(opts: PrepareServiceOptions) {
+    this.#o = opts
+  }
+
+  async prepare(
+    claims: readonly ClaimRef[],
+    signal: AbortSignal,
+  ): Promise<ReadonlyMap<string, PrepareResult>> {
+    const results = await mapBounded(claims, this.#o.concurrency, async ref => {
+      const result = await this.#o.claimLocks.run(ref.uid, () => this.#prepareOne(ref, signal))
+      return [ref.uid, result] as const
+    })
+    this.#countPrepared()
+    return new Map(results)
+  }
+
+  async unprepare(
+    claims: readonly ClaimRef[],
+    signal: AbortSignal,
+  ): Promise<ReadonlyMap<string, { readonly error?: string }>> {
+    const results = await mapBounded(claims, this.#o.concurrency, async ref => {
+      const result = await this.#o.claimLocks.run(ref.uid, () => this.#unprepareOne(ref, signal))
+      return [ref.uid, result] as const
+    })
+    this.#countPrepared()
+    return new Map(results)
+  }
+
+  #countPrepared(): void {
+    this.#o.observer?.onPreparedCount(Object.keys(this.#o.store.snapshot().claims).length)
+  }
+
+  async #prepareOne(ref: ClaimRef, signal: AbortSignal): Promise<PrepareResult> {
+    const log = this.#o.logger.child({
+      claimUID: ref.uid,
+      namespace: ref.namespace,
+      name: ref.name,
+    })
+    try {
+      signal.throwIfAborted()
+      const existing = this.#o.store.claim(ref.uid)
+      if (existing) {
+        if (!(await this.#o.specs.exists(ref.uid))) {
+          await this.#o.specs.write(
+            ref.uid,
+            existing.plans.map(p => ({ device: p.device, request: p.request })),
+          )
+          log.info('re-wrote missing CDI spec of a prepared claim')
+        }
+        log.debug('claim already prepared; answering from the state')
+        return { devices: devicesOf(existing) }
+      }
+      const claim = await this.#o.reader.get(ref.namespace, ref.name, signal)
+      const uid = claim.metadata?.uid
+      if (uid !== ref.uid) {
+        throw new DriverError(
+          'NDRA_CLAIM_NOT_FOUND',
+          `ResourceClaim ${ref.namespace}/${ref.name} has UID ${uid ?? '(none)'}, not ${ref.uid}: it was deleted and re-created`,
+        )
+      }
+      const planned = this.#o.planner.plans(claim)
+      if ('error' in planned) {
+        this.#o.observer?.onError('NDRA_POLICY_VIOLATION')
+        log.warn({ error: planned.error }, 'claim cannot be prepared')
+        return { error: planned.error }
+      }
+      signal.throwIfAborted()
+      const devices = planned.plans.map(p => ({ device: p.device, request: p.request }))
+      const record: ClaimRecord = {
+        uid: ref.uid,
+        namespace: ref.namespace,
+        name: ref.name,
+        plans: planned.plans,
+        cdiDeviceIds: devices.map(d => this.#o.specs.deviceId(ref.uid, d.device)),
+        attachments: [],
+        preparedAt: (this.#o.now?.() ?? new Date()).toISOString(),
+      }
+      // Record first, then the spec: after a crash in between, recovery finds the record and
+      // re-writes the missing spec; a spec never exists without a record that owns it.
+      await this.#o.store.update(claims => {
+        claims[ref.uid] = record
+      })
+      await this.#o.specs.write(ref.uid, devices)
+      log.info({ devices: planned.plans.map(p => p.device) }, 'claim prepared')
+      return { devices: devicesOf(record) }
+    } catch (err) {
+      const code = errorCode(err)
+      this.#o.observer?.onError(code)
+      log.error({ err: errorMessage(err), code }, 'prepare failed')
+      return { error: `network-dra: ${errorMessage(err)}` }
+    }
+  }
+
+  async #unprepareOne(ref: ClaimRef, signal: AbortSignal): Promise<{ readonly error?: string }> {
+    const log = this.#o.logger.child({
+      claimUID: ref.uid,
+      namespace: ref.namespace,
+      name: ref.name,
+    })
+    try {
+      if (this.#o.store.claim(ref.uid)) {
+        await this.#o.detacher.detachClaim(ref.uid, signal)
+      }
+      await this.#o.specs.remove(ref.uid)
+      await this.#o.store.update(claims => {
+        // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the map is keyed by claim UID
+        delete claims[ref.uid]
+      })
+      log.info('claim unprepared')
+      return {}
+    } catch (err) {
+      const code = errorCode(err)
+      this.#o.observer?.onError(code)
+      log.error({ err: errorMessage(err), code }, 'unprepare failed')
+      return { error: `network-dra: ${errorMessage(err)}` }
+    }
+  }
+}

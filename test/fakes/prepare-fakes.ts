@@ -1,0 +1,82 @@
+// Hand-written fakes for the prepare service's seams: they record what they received and return
+// preset values (no mocking library).
+import type { AttachmentPlan } from '../../src/attach/attachment-plan.js'
+import type { ResourceClaimV1 } from '../../src/claims/resource-claim.js'
+import type {
+  ClaimDetacher,
+  ClaimReader,
+  PlanSource,
+  PrepareSpecs,
+  PrepareStore,
+} from '../../src/driver/prepare-service.js'
+import type { ClaimRecord, PluginState } from '../../src/state/state-types.js'
+
+export class FakeClaimReader implements ClaimReader {
+  readonly gets: string[] = []
+  constructor(readonly claims: Record<string, ResourceClaimV1 | Error>) {}
+  async get(namespace: string, name: string): Promise<ResourceClaimV1> {
+    this.gets.push(`${namespace}/${name}`)
+    await new Promise(r => setTimeout(r, 5))
+    const c = this.claims[`${namespace}/${name}`]
+    if (c === undefined) throw new Error(`resourceclaims "${name}" not found`)
+    if (c instanceof Error) throw c
+    return c
+  }
+}
+
+export class FakePlanner implements PlanSource {
+  constructor(readonly byUid: Record<string, readonly AttachmentPlan[] | string>) {}
+  plans(claim: ResourceClaimV1) {
+    const p = this.byUid[claim.metadata?.uid ?? '']
+    if (p === undefined) return { error: 'no plan' }
+    return typeof p === 'string' ? { error: p } : { plans: p }
+  }
+}
+
+export class FakeStore implements PrepareStore {
+  claims: Record<string, ClaimRecord> = {}
+  updates = 0
+  claim(uid: string) {
+    return this.claims[uid]
+  }
+  snapshot(): PluginState {
+    return { apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims: this.claims }
+  }
+  async update<T>(fn: (claims: Record<string, ClaimRecord>) => T): Promise<T> {
+    this.updates++
+    const copy = { ...this.claims }
+    const r = fn(copy)
+    this.claims = copy
+    return r
+  }
+}
+
+export class FakeSpecs implements PrepareSpecs {
+  readonly files = new Set<string>()
+  readonly writes: string[] = []
+  readonly removes: string[] = []
+  deviceId(uid: string, device: string) {
+    return `network-dra.dev/net=${uid}-${device}`
+  }
+  async write(uid: string, devices: readonly { device: string }[]) {
+    this.writes.push(uid)
+    this.files.add(uid)
+    return devices.map(d => this.deviceId(uid, d.device))
+  }
+  async remove(uid: string) {
+    this.removes.push(uid)
+    this.files.delete(uid)
+  }
+  async exists(uid: string) {
+    return this.files.has(uid)
+  }
+}
+
+export class FakeDetacher implements ClaimDetacher {
+  readonly detached: string[] = []
+  fail: Error | undefined
+  async detachClaim(uid: string) {
+    if (this.fail) throw this.fail
+    this.detached.push(uid)
+  }
+}

@@ -1,0 +1,155 @@
+// Invariants: every claim of a batch is answered; prepare is idempotent (a recorded claim is answered
+// from the state, its missing CDI spec re-written, the API not read again); the record is written
+// before the spec; a claim is never prepared twice at once; unprepare of an unknown claim succeeds.
+import t from 'tap'
+import { KeyedMutex } from '../../../src/attach/keyed-mutex.js'
+import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
+import { PrepareService } from '../../../src/driver/prepare-service.js'
+import { silentLogger } from '../../../src/logger.js'
+import {
+  FakeClaimReader,
+  FakeDetacher,
+  FakePlanner,
+  FakeSpecs,
+  FakeStore,
+} from '../../fakes/prepare-fakes.js'
+
+const plan = (device: string, request = 'net'): AttachmentPlan => ({
+  request,
+  pool: 'node-1',
+  device,
+  networkConfig: { cniVersion: '1.0.0', name: 'n', plugins: [{ type: 'macvlan' }] },
+  ifName: 'net1',
+  capabilityArgs: {},
+  cniArgs: [],
+})
+const claim = (ns: string, name: string, uid: string) => ({
+  metadata: { namespace: ns, name, uid },
+})
+
+function setup() {
+  const reader = new FakeClaimReader({
+    'default/a': claim('default', 'a', 'uid-a'),
+    'default/b': claim('default', 'b', 'uid-b'),
+    'default/bad': claim('default', 'bad', 'uid-bad'),
+    'default/replaced': claim('default', 'replaced', 'uid-new'),
+  })
+  const planner = new FakePlanner({
+    'uid-a': [plan('attachment-0')],
+    'uid-b': [plan('attachment-1', 'x'), plan('attachment-2', 'y')],
+    'uid-bad':
+      'type "host-device" is not allowed by the network-dra policy; use one of: macvlan, bridge',
+  })
+  const store = new FakeStore()
+  const specs = new FakeSpecs()
+  const detacher = new FakeDetacher()
+  const counts: number[] = []
+  const svc = new PrepareService({
+    reader,
+    planner,
+    store,
+    specs,
+    detacher,
+    claimLocks: new KeyedMutex(),
+    concurrency: 2,
+    logger: silentLogger(),
+    observer: { onError: () => undefined, onPreparedCount: n => counts.push(n) },
+    now: () => new Date('2026-01-01T00:00:00Z'),
+  })
+  return { reader, planner, store, specs, detacher, svc, counts }
+}
+const ref = (name: string, uid: string) => ({ namespace: 'default', name, uid })
+const signal = () => new AbortController().signal
+
+t.test('prepare answers every claim, with per-claim errors', async t => {
+  const { svc, store, specs, counts } = setup()
+  const res = await svc.prepare(
+    [
+      ref('a', 'uid-a'),
+      ref('b', 'uid-b'),
+      ref('bad', 'uid-bad'),
+      ref('missing', 'uid-m'),
+      ref('replaced', 'uid-old'),
+    ],
+    signal(),
+  )
+  t.same([...res.keys()].sort(), ['uid-a', 'uid-b', 'uid-bad', 'uid-m', 'uid-old'])
+  t.same(res.get('uid-a'), {
+    devices: [
+      {
+        requestNames: ['net'],
+        poolName: 'node-1',
+        deviceName: 'attachment-0',
+        cdiDeviceIds: ['network-dra.dev/net=uid-a-attachment-0'],
+      },
+    ],
+  })
+  t.equal((res.get('uid-b') as { devices: unknown[] }).devices.length, 2)
+  t.match(res.get('uid-bad'), { error: /host-device.*not allowed/ })
+  t.match(res.get('uid-m'), { error: /network-dra: resourceclaims "missing" not found/ })
+  t.match(res.get('uid-old'), { error: /was deleted and re-created/ })
+  t.same(Object.keys(store.claims).sort(), ['uid-a', 'uid-b'])
+  t.same([...specs.files].sort(), ['uid-a', 'uid-b'])
+  t.same(store.claims['uid-a']?.cdiDeviceIds, ['network-dra.dev/net=uid-a-attachment-0'])
+  t.same(counts, [2])
+})
+
+t.test('prepare is idempotent and re-writes a missing spec without reading the API', async t => {
+  const { svc, reader, specs } = setup()
+  const first = await svc.prepare([ref('a', 'uid-a')], signal())
+  specs.files.clear() // a reboot empties /var/run/cdi
+  const second = await svc.prepare([ref('a', 'uid-a')], signal())
+  t.same(second, first)
+  t.same(reader.gets, ['default/a'])
+  t.same(specs.writes, ['uid-a', 'uid-a'])
+  t.ok(specs.files.has('uid-a'))
+})
+
+t.test('the same claim twice in one batch is prepared once', async t => {
+  const { svc, reader, store } = setup()
+  const res = await svc.prepare([ref('a', 'uid-a'), ref('a', 'uid-a')], signal())
+  t.equal(res.size, 1)
+  t.same(reader.gets, ['default/a'])
+  t.equal(store.updates, 1)
+})
+
+t.test('a record exists before its spec is written', async t => {
+  const { svc, store, specs } = setup()
+  const orig = specs.write.bind(specs)
+  let recordedFirst = false
+  specs.write = async (uid, devices) => {
+    recordedFirst = store.claims[uid] !== undefined
+    return orig(uid, devices)
+  }
+  await svc.prepare([ref('a', 'uid-a')], signal())
+  t.ok(recordedFirst)
+})
+
+t.test('an aborted call answers with an error per claim', async t => {
+  const { svc } = setup()
+  const ac = new AbortController()
+  ac.abort(new Error('kubelet deadline'))
+  const res = await svc.prepare([ref('a', 'uid-a')], ac.signal)
+  t.match(res.get('uid-a'), { error: /kubelet deadline/ })
+})
+
+t.test('unprepare', async t => {
+  const { svc, store, specs, detacher } = setup()
+  await svc.prepare([ref('a', 'uid-a')], signal())
+  const res = await svc.unprepare([ref('a', 'uid-a'), ref('never', 'uid-never')], signal())
+  t.same(res.get('uid-a'), {})
+  t.same(res.get('uid-never'), {})
+  t.same(detacher.detached, ['uid-a'])
+  t.same(specs.removes.sort(), ['uid-a', 'uid-never'])
+  t.same(store.claims, {})
+  t.same(await svc.unprepare([ref('a', 'uid-a')], signal()), new Map([['uid-a', {}]]))
+})
+
+t.test('a failed detach keeps the record so the kubelet retries', async t => {
+  const { svc, store, detacher } = setup()
+  await svc.prepare([ref('a', 'uid-a')], signal())
+  detacher.fail = new Error('plugin type="macvlan" failed (delete): boom')
+  const res = await svc.unprepare([ref('a', 'uid-a')], signal())
+  t.match(res.get('uid-a'), { error: /failed \(delete\): boom/ })
+  t.ok(store.claims['uid-a'])
+})
