@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'NDRA_HOOK_TIMEOUT'
   | 'NDRA_SHUTTING_DOWN'
   | 'NDRA_KUBE_API'
+  | 'NDRA_KUBELET_REGISTRATION'
   | 'NDRA_INTERNAL'
 
 /** Base class of every error the driver throws on purpose. */
