@@ -23,6 +23,11 @@ export interface AttachmentRecord extends PodIdentity {
   readonly ifName: string
   /** Network namespace path used for ADD. */
   readonly netns: string
+  /**
+   * Identity (`<dev>:<inode>`) of that namespace at ADD time, so a later check is not fooled by a
+   * reused `/proc/<pid>/ns/net` path. Absent in records written before it existed.
+   */
+  readonly netnsId?: string
   /** CNI network name (from the plan's config), to find the result cache entry. */
   readonly networkName: string
   readonly phase: 'attached' | 'failed'
