@@ -1,0 +1,276 @@
+/**
+ * Claim → attachment plans. Pure and deterministic: the same claim, driver, node, policy and host
+ * interfaces always give the same plans (prepare runs again on every kubelet retry and restart,
+ * and must return the same answer without side effects). All side effects happen elsewhere.
+ */
+import type { AttachmentPlan } from '../attach/attachment-plan.js'
+import { DriverError } from '../errors.js'
+import { interfaceNameProblems, type NetworkConfList } from './cni-config.js'
+import { mergeForRequest, parseConfigEntries, type MergedConfig } from './config-merge.js'
+import {
+  HOST_DEVICE_TYPE,
+  MASTER_PLUGIN_TYPES,
+  networkPolicyProblems,
+  policyViolation,
+  type Policy,
+} from './policy.js'
+import {
+  mainRequestName,
+  type DeviceRequestAllocationResult,
+  type ResourceClaimV1,
+} from './resource-claim.js'
+
+/** Attachment-slot device names: `attachment-<n>`. */
+export const ATTACHMENT_DEVICE_RE = /^attachment-(0|[1-9][0-9]*)$/
+/** Host-interface device names: `host-<sanitised ifname>`. */
+export const HOST_DEVICE_PREFIX = 'host-'
+
+/** host-device keys that select a device; a tenant may not point them elsewhere. */
+const HOST_DEVICE_SELECTORS = ['device', 'hwaddr', 'pciBusID', 'kernelpath'] as const
+
+/** Inputs of {@link buildAttachmentPlans}. */
+export interface PlanBuilderInput {
+  readonly claim: ResourceClaimV1
+  readonly driverName: string
+  readonly nodeName: string
+  readonly policy: Policy
+  /** The host interface behind a published `host-…` device of this node (undefined if none). */
+  readonly hostInterface: (deviceName: string) => string | undefined
+  /** API group of the CNIConfig (defaults to the driver name). */
+  readonly apiGroup?: string
+}
+
+/**
+ * One plan per allocation result of this driver, in allocation order. Throws a `DriverError`
+ * meant for the user (it becomes the claim's prepare error):
+ * `NDRA_CLAIM_NOT_ALLOCATED` (not allocated, or allocated on another node),
+ * `NDRA_INVALID_ARGUMENT` (a device this node does not publish),
+ * `NDRA_POLICY_VIOLATION` (policy; the message also lists config problems),
+ * `NDRA_OPAQUE_CONFIG` (malformed or incomplete CNIConfig).
+ */
+export function buildAttachmentPlans(input: PlanBuilderInput): AttachmentPlan[] {
+  const results = myResults(input)
+  const parsed = parseConfigEntries(input.claim.status?.allocation?.devices?.config, {
+    driverName: input.driverName,
+    policy: input.policy,
+    apiGroup: input.apiGroup ?? input.driverName,
+  })
+  const configErrors = [...parsed.errors]
+  const policyErrors = [...parsed.policyProblems]
+  const perRequest = new Map<string, number>()
+  for (const r of results) perRequest.set(r.request, (perRequest.get(r.request) ?? 0) + 1)
+
+  const drafts: Draft[] = []
+  for (const r of results) {
+    const hostIf = hostInterfaceOf(r, input)
+    const merged = mergeForRequest(parsed.entries, r.request)
+    const d = draftFor(r, merged, hostIf, perRequest.get(r.request) ?? 1, input.policy)
+    configErrors.push(...d.configErrors)
+    policyErrors.push(...d.policyErrors)
+    drafts.push(d)
+  }
+  const names = assignInterfaceNames(drafts)
+  configErrors.push(...names.errors)
+  if (policyErrors.length > 0) throw policyViolation([...policyErrors, ...configErrors])
+  if (configErrors.length > 0) {
+    throw new DriverError('NDRA_OPAQUE_CONFIG', `invalid configuration: ${configErrors.join('; ')}`)
+  }
+  return drafts.map((d, i) => toPlan(d, names.names[i] ?? ''))
+}
+
+function myResults(input: PlanBuilderInput): DeviceRequestAllocationResult[] {
+  const meta = input.claim.metadata
+  const id = `${meta?.namespace ?? ''}/${meta?.name ?? ''}`
+  const allocation = input.claim.status?.allocation
+  if (allocation === undefined) {
+    throw new DriverError(
+      'NDRA_CLAIM_NOT_ALLOCATED',
+      `ResourceClaim ${id} is not allocated; it is allocated when a pod that uses it is scheduled`,
+    )
+  }
+  const results = (allocation.devices?.results ?? []).filter(r => r.driver === input.driverName)
+  if (results.length === 0) {
+    throw new DriverError(
+      'NDRA_CLAIM_NOT_ALLOCATED',
+      `ResourceClaim ${id} has no device of driver ${input.driverName} allocated`,
+    )
+  }
+  const elsewhere = results.filter(r => r.pool !== input.nodeName)
+  if (elsewhere.length > 0) {
+    const list = elsewhere.map(r => `${r.pool}/${r.device}`).join(', ')
+    throw new DriverError(
+      'NDRA_CLAIM_NOT_ALLOCATED',
+      `ResourceClaim ${id} has devices allocated on another node (${list}); this is node ${input.nodeName}`,
+    )
+  }
+  return results
+}
+
+function hostInterfaceOf(
+  r: DeviceRequestAllocationResult,
+  input: PlanBuilderInput,
+): string | undefined {
+  if (ATTACHMENT_DEVICE_RE.test(r.device)) return undefined
+  if (r.device.startsWith(HOST_DEVICE_PREFIX)) {
+    const name = input.hostInterface(r.device)
+    if (name !== undefined) return name
+    throw new DriverError(
+      'NDRA_INVALID_ARGUMENT',
+      `device ${r.device} was allocated, but its host interface is no longer present on node ${input.nodeName}; delete and re-create the pod's claim`,
+    )
+  }
+  throw new DriverError(
+    'NDRA_INVALID_ARGUMENT',
+    `device ${r.device} is not a device this driver publishes on node ${input.nodeName}`,
+  )
+}
+
+interface Draft {
+  readonly result: DeviceRequestAllocationResult
+  readonly merged: MergedConfig
+  readonly network: NetworkConfList | undefined
+  readonly hostIf: string | undefined
+  readonly configErrors: string[]
+  readonly policyErrors: string[]
+}
+
+function draftFor(
+  r: DeviceRequestAllocationResult,
+  merged: MergedConfig,
+  hostIf: string | undefined,
+  devicesOfRequest: number,
+  policy: Policy,
+): Draft {
+  const configErrors: string[] = []
+  const policyErrors: string[] = []
+  const at = `request "${r.request}" (device ${r.device})`
+  if (merged.network === undefined) {
+    const where =
+      policy.claimConfig === 'allow'
+        ? `add a CNIConfig with "network" to the claim's spec.devices.config (requests: ["${mainRequestName(r.request)}"]) or use a DeviceClass that provides one`
+        : 'use a DeviceClass that provides a network'
+    configErrors.push(`${at}: no network configuration; ${where}`)
+    return { result: r, merged, network: undefined, hostIf, configErrors, policyErrors }
+  }
+  const source = merged.networkSource ?? 'claim'
+  const path = merged.networkPath ?? 'network'
+  policyErrors.push(
+    ...networkPolicyProblems(merged.network, policy, { source, path, hostInterface: hostIf }),
+  )
+  const network: NetworkConfList = structuredClone(merged.network)
+  if (hostIf !== undefined) {
+    const inj = injectHostInterface(network, hostIf, path)
+    ;(source === 'claim' ? policyErrors : configErrors).push(...inj)
+  }
+  if (devicesOfRequest > 1) {
+    for (const f of ['interfaceName', 'mac', 'ips'] as const) {
+      if (merged[f] !== undefined) {
+        configErrors.push(
+          `${at}: "${f}" is set but the request was allocated ${devicesOfRequest} devices, which cannot share it; set it per request with count 1`,
+        )
+      }
+    }
+  }
+  for (const cap of ['mac', 'ips'] as const) {
+    if (merged[cap] !== undefined && !declaresCapability(network, cap)) {
+      configErrors.push(
+        `${at}: "${cap}" is set but no plugin of network "${network.name}" declares capabilities: {"${cap}": true}, so it would be ignored; add it to the plugin that applies it`,
+      )
+    }
+  }
+  return { result: r, merged, network, hostIf, configErrors, policyErrors }
+}
+
+/** Point macvlan/ipvlan/vlan (`master`) and host-device (`device`) at the allocated interface. */
+function injectHostInterface(network: NetworkConfList, hostIf: string, path: string): string[] {
+  const problems: string[] = []
+  let used = false
+  for (const [i, p] of network.plugins.entries()) {
+    const plugin = p as Record<string, unknown>
+    const type = plugin['type']
+    const at = `${path}.plugins[${i}]`
+    if (typeof type === 'string' && MASTER_PLUGIN_TYPES.includes(type)) {
+      used = true
+      if (plugin['master'] === undefined) plugin['master'] = hostIf
+      else if (plugin['master'] !== hostIf) {
+        problems.push(
+          `${at}.master is ${JSON.stringify(plugin['master'])} but the allocated host interface is "${hostIf}"; remove "master" to use the allocated one`,
+        )
+      }
+    } else if (type === HOST_DEVICE_TYPE) {
+      used = true
+      const set = HOST_DEVICE_SELECTORS.filter(k => plugin[k] !== undefined)
+      if (set.length === 0) plugin['device'] = hostIf
+      else if (!(set.length === 1 && set[0] === 'device' && plugin['device'] === hostIf)) {
+        problems.push(
+          `${at}: host-device must move the allocated host interface "${hostIf}"; remove ${set.map(k => `"${k}"`).join(', ')}`,
+        )
+      }
+    }
+  }
+  if (!used) {
+    problems.push(
+      `${path}: a host interface ("${hostIf}") was allocated but no plugin uses it; use macvlan, ipvlan, vlan or host-device`,
+    )
+  }
+  return problems
+}
+
+function declaresCapability(network: NetworkConfList, cap: string): boolean {
+  return network.plugins.some(p => {
+    const caps = p['capabilities']
+    return (
+      typeof caps === 'object' && caps !== null && (caps as Record<string, unknown>)[cap] === true
+    )
+  })
+}
+
+/**
+ * Explicit names must be unique; devices without one get `net<k>` with the lowest k ≥ 1 that no
+ * other device of the claim uses, in allocation order.
+ */
+function assignInterfaceNames(drafts: readonly Draft[]): { names: string[]; errors: string[] } {
+  const errors: string[] = []
+  const taken = new Map<string, string>()
+  for (const d of drafts) {
+    const name = d.merged.interfaceName
+    if (name === undefined) continue
+    errors.push(...interfaceNameProblems(name).map(p => `request "${d.result.request}": ${p}`))
+    const other = taken.get(name)
+    if (other !== undefined && other !== d.result.device) {
+      errors.push(
+        `interface name "${name}" is used by devices ${other} and ${d.result.device}; give each request its own interfaceName`,
+      )
+    }
+    taken.set(name, d.result.device)
+  }
+  let k = 1
+  const names = drafts.map(d => {
+    if (d.merged.interfaceName !== undefined) return d.merged.interfaceName
+    while (taken.has(`net${k}`)) k++
+    const name = `net${k}`
+    taken.set(name, d.result.device)
+    return name
+  })
+  return { names, errors }
+}
+
+function toPlan(d: Draft, ifName: string): AttachmentPlan {
+  const capabilityArgs: Record<string, unknown> = {}
+  if (d.merged.mac !== undefined) capabilityArgs['mac'] = d.merged.mac
+  if (d.merged.ips !== undefined) capabilityArgs['ips'] = [...d.merged.ips]
+  const cniArgs = Object.entries(d.merged.cniArgs)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => [k, v] as const)
+  const plan: AttachmentPlan = {
+    request: mainRequestName(d.result.request),
+    pool: d.result.pool,
+    device: d.result.device,
+    networkConfig: d.network as unknown as Readonly<Record<string, unknown>>,
+    ifName,
+    capabilityArgs,
+    cniArgs,
+    ...(d.hostIf !== undefined ? { hostInterface: d.hostIf } : {}),
+  }
+  return plan
+}

@@ -1,0 +1,335 @@
+// Invariant: plans are computed deterministically from the claim alone — one per allocation result
+// of this driver on this node, interface names unique, host interfaces injected as master/device —
+// and every way a claim can be wrong yields a typed error that says what to fix.
+import t from 'tap'
+import { buildAttachmentPlans } from '../../../src/claims/plan-builder.js'
+import { DEFAULT_POLICY, type Policy } from '../../../src/claims/policy.js'
+import type {
+  DeviceAllocationConfiguration,
+  DeviceRequestAllocationResult,
+  ResourceClaimV1,
+} from '../../../src/claims/resource-claim.js'
+
+const D = 'network-dra.dev'
+const NODE = 'node-a'
+const cfg = (fields: Record<string, unknown>) => ({
+  apiVersion: `${D}/v1alpha1`,
+  kind: 'CNIConfig',
+  ...fields,
+})
+const net = (name: string, plugins: Record<string, unknown>[]) => ({
+  cniVersion: '1.0.0',
+  name,
+  plugins,
+})
+const bridge = net('blue', [
+  { type: 'bridge', bridge: 'br-t', ipam: { type: 'host-local', subnet: '10.9.0.0/24' } },
+])
+const res = (
+  request: string,
+  device: string,
+  pool = NODE,
+  driver = D,
+): DeviceRequestAllocationResult => ({ request, driver, pool, device })
+const claimCfg = (
+  fields: Record<string, unknown>,
+  requests?: string[],
+): DeviceAllocationConfiguration => ({
+  source: 'FromClaim',
+  ...(requests ? { requests } : {}),
+  opaque: { driver: D, parameters: cfg(fields) },
+})
+const classCfg = (
+  fields: Record<string, unknown>,
+  requests?: string[],
+): DeviceAllocationConfiguration => ({
+  ...claimCfg(fields, requests),
+  source: 'FromClass',
+})
+const claim = (
+  results?: DeviceRequestAllocationResult[],
+  config: DeviceAllocationConfiguration[] = [],
+): ResourceClaimV1 => ({
+  metadata: { name: 'c', namespace: 'ns', uid: 'u1' },
+  status: results === undefined ? {} : { allocation: { devices: { results, config } } },
+})
+const hosts: Record<string, string> = {
+  'host-veth-t1': 'veth-t1',
+  'host-eth0-100-ab12': 'eth0.100',
+}
+
+interface Case {
+  name: string
+  claim: ResourceClaimV1
+  policy?: Policy
+  want?: Record<string, unknown>[]
+  err?: { code: string; message: RegExp | string }
+}
+
+const cases: Case[] = [
+  {
+    name: 'one slot, class network, default ifname',
+    claim: claim([res('net', 'attachment-3')], [classCfg({ network: bridge })]),
+    want: [
+      {
+        request: 'net',
+        pool: NODE,
+        device: 'attachment-3',
+        networkConfig: bridge,
+        ifName: 'net1',
+        capabilityArgs: {},
+        cniArgs: [],
+      },
+    ],
+  },
+  {
+    name: 'other drivers results ignored; default names skip explicit ones; subrequest stored as main',
+    claim: claim(
+      [
+        res('a', 'attachment-0'),
+        res('gpu', 'gpu-0', NODE, 'gpu.example.com'),
+        res('b/s1', 'attachment-1'),
+        res('c', 'attachment-2'),
+      ],
+      [claimCfg({ network: bridge }), claimCfg({ interfaceName: 'net1' }, ['c'])],
+    ),
+    want: [
+      { request: 'a', device: 'attachment-0', ifName: 'net2' },
+      { request: 'b', device: 'attachment-1', ifName: 'net3' },
+      { request: 'c', device: 'attachment-2', ifName: 'net1' },
+    ],
+  },
+  {
+    name: 'mac, ips and cniArgs become capability args and sorted CNI args',
+    claim: claim(
+      [res('r', 'attachment-0')],
+      [
+        claimCfg({
+          network: net('m', [
+            { type: 'macvlan', capabilities: { mac: true, ips: true }, ipam: { type: 'static' } },
+          ]),
+          mac: '02:00:00:00:00:09',
+          ips: ['10.1.0.9/24'],
+          cniArgs: { Z: '1', A: '2' },
+        }),
+      ],
+    ),
+    want: [
+      {
+        capabilityArgs: { mac: '02:00:00:00:00:09', ips: ['10.1.0.9/24'] },
+        cniArgs: [
+          ['A', '2'],
+          ['Z', '1'],
+        ],
+      },
+    ],
+  },
+  {
+    name: 'host interface injected as master for macvlan',
+    claim: claim(
+      [res('r', 'host-veth-t1')],
+      [claimCfg({ network: net('m', [{ type: 'macvlan', mode: 'bridge' }]) })],
+    ),
+    want: [
+      {
+        device: 'host-veth-t1',
+        hostInterface: 'veth-t1',
+        networkConfig: net('m', [{ type: 'macvlan', mode: 'bridge', master: 'veth-t1' }]),
+      },
+    ],
+  },
+  {
+    name: 'host interface injected as device for tenant host-device',
+    claim: claim(
+      [res('r', 'host-eth0-100-ab12')],
+      [claimCfg({ network: net('h', [{ type: 'host-device' }]) })],
+    ),
+    want: [
+      {
+        hostInterface: 'eth0.100',
+        networkConfig: net('h', [{ type: 'host-device', device: 'eth0.100' }]),
+      },
+    ],
+  },
+  {
+    name: 'not allocated',
+    claim: claim(undefined),
+    err: {
+      code: 'NDRA_CLAIM_NOT_ALLOCATED',
+      message:
+        'ResourceClaim ns/c is not allocated; it is allocated when a pod that uses it is scheduled',
+    },
+  },
+  {
+    name: 'no device of this driver',
+    claim: claim([res('gpu', 'gpu-0', NODE, 'gpu.example.com')]),
+    err: { code: 'NDRA_CLAIM_NOT_ALLOCATED', message: /has no device of driver network-dra\.dev/ },
+  },
+  {
+    name: 'allocated on another node',
+    claim: claim([res('r', 'attachment-0', 'node-b')], [classCfg({ network: bridge })]),
+    err: {
+      code: 'NDRA_CLAIM_NOT_ALLOCATED',
+      message: /on another node \(node-b\/attachment-0\); this is node node-a/,
+    },
+  },
+  {
+    name: 'unknown device name',
+    claim: claim([res('r', 'weird-0')]),
+    err: {
+      code: 'NDRA_INVALID_ARGUMENT',
+      message: /device weird-0 is not a device this driver publishes/,
+    },
+  },
+  {
+    name: 'vanished host interface',
+    claim: claim([res('r', 'host-gone')]),
+    err: {
+      code: 'NDRA_INVALID_ARGUMENT',
+      message: /host-gone was allocated, but its host interface is no longer present/,
+    },
+  },
+  {
+    name: 'no network for a request',
+    claim: claim([res('r', 'attachment-0')], [claimCfg({ interfaceName: 'x' })]),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message:
+        /request "r" \(device attachment-0\): no network configuration; add a CNIConfig with "network" to the claim's spec\.devices\.config \(requests: \["r"\]\) or use a DeviceClass/,
+    },
+  },
+  {
+    name: 'no network under networkOnlyFromClass points at classes only',
+    policy: { ...DEFAULT_POLICY, claimConfig: 'networkOnlyFromClass' },
+    claim: claim([res('r', 'attachment-0')]),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message: /no network configuration; use a DeviceClass that provides a network/,
+    },
+  },
+  {
+    name: 'policy violation from tenant network also lists config errors',
+    claim: claim(
+      [res('r', 'attachment-0'), res('s', 'attachment-1')],
+      [
+        claimCfg({ network: net('x', [{ type: 'host-device', device: 'eth0' }]) }, ['r']),
+        claimCfg({ interfaceName: 'x' }, ['s']),
+      ],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message:
+        /plugin type "host-device" is not allowed for claims.*request "s" \(device attachment-1\): no network configuration/,
+    },
+  },
+  {
+    name: 'tenant host-device pointing elsewhere',
+    claim: claim(
+      [res('r', 'host-veth-t1')],
+      [claimCfg({ network: net('h', [{ type: 'host-device', device: 'eth0' }]) })],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message: /host-device must move the allocated host interface "veth-t1"; remove "device"/,
+    },
+  },
+  {
+    name: 'class macvlan with a different master is a config error',
+    claim: claim(
+      [res('r', 'host-veth-t1')],
+      [classCfg({ network: net('m', [{ type: 'macvlan', master: 'eth0' }]) })],
+    ),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message: /master is "eth0" but the allocated host interface is "veth-t1"/,
+    },
+  },
+  {
+    name: 'host interface allocated but unused',
+    claim: claim([res('r', 'host-veth-t1')], [classCfg({ network: bridge })]),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message: /a host interface \("veth-t1"\) was allocated but no plugin uses it/,
+    },
+  },
+  {
+    name: 'duplicate explicit interface names',
+    claim: claim(
+      [res('a', 'attachment-0'), res('b', 'attachment-1')],
+      [classCfg({ network: bridge }), claimCfg({ interfaceName: 'same' })],
+    ),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message: /interface name "same" is used by devices attachment-0 and attachment-1/,
+    },
+  },
+  {
+    name: 'mac on a multi-device request, and undeclared capability',
+    claim: claim(
+      [res('a', 'attachment-0'), res('a', 'attachment-1')],
+      [classCfg({ network: bridge }), claimCfg({ mac: '02:00:00:00:00:01' })],
+    ),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message:
+        /"mac" is set but the request was allocated 2 devices.*no plugin of network "blue" declares capabilities: \{"mac": true\}/,
+    },
+  },
+  {
+    name: 'malformed config entry',
+    claim: claim([res('a', 'attachment-0')], [claimCfg({ network: bridge, bogus: 1 })]),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message: /config\[0\]\.opaque\.parameters\.bogus: unknown field/,
+    },
+  },
+  {
+    name: 'claims denied entirely',
+    policy: { ...DEFAULT_POLICY, claimConfig: 'deny' },
+    claim: claim(
+      [res('a', 'attachment-0')],
+      [classCfg({ network: bridge }), claimCfg({ interfaceName: 'x1' })],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message: /does not allow CNI configuration in ResourceClaims/,
+    },
+  },
+]
+
+for (const c of cases) {
+  t.test(c.name, async t => {
+    const run = () =>
+      buildAttachmentPlans({
+        claim: c.claim,
+        driverName: D,
+        nodeName: NODE,
+        policy: c.policy ?? DEFAULT_POLICY,
+        hostInterface: d => hosts[d],
+      })
+    if (c.err) {
+      t.throws(run, c.err)
+      return
+    }
+    const plans = run()
+    t.match(plans, c.want)
+    t.equal(plans.length, c.want?.length)
+    t.same(run(), plans, 'deterministic')
+  })
+}
+
+t.test('plans never alias the claim (injection works on a copy)', async t => {
+  const c = claim(
+    [res('r', 'host-veth-t1')],
+    [claimCfg({ network: net('m', [{ type: 'macvlan' }]) })],
+  )
+  const before = JSON.stringify(c)
+  buildAttachmentPlans({
+    claim: c,
+    driverName: D,
+    nodeName: NODE,
+    policy: DEFAULT_POLICY,
+    hostInterface: d => hosts[d],
+  })
+  t.equal(JSON.stringify(c), before)
+})
