@@ -1,0 +1,512 @@
+// Invariant: attach is idempotent per (claim, request, device, sandbox): one CNI ADD per sandbox,
+// re-created sandboxes of the same pod are replaced, another live pod is refused, failures are
+// undone with DEL and recorded, success is recorded before the reply, operations on one
+// (claim, request) never overlap, and detach DELs everything in reverse order even when the
+// netns is gone.
+import t from 'tap'
+import {
+  Attacher,
+  CLAIM_UID_CNI_ARG,
+  type AttachMetrics,
+  type AttachObserver,
+} from '../../../src/attach/attacher.js'
+import type { AttachRequest } from '../../../src/attach/hook-server.js'
+import type { ResolvedPod } from '../../../src/attach/pod-resolver.js'
+import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
+import type { AttachmentRecord, ClaimRecord } from '../../../src/state/state-types.js'
+import { CniPluginError } from '../../../src/errors.js'
+import { silentLogger } from '../../../src/logger.js'
+import { FakeAttachCni } from '../../fakes/attach-cni.js'
+import { MemoryAttachStore } from '../../fakes/attach-store.js'
+import { FakeNetnsProbe, FakePodResolver } from '../../fakes/attach-netns.js'
+
+const UID = 'claim-1'
+
+function plan(i: number, request = 'net'): AttachmentPlan {
+  return {
+    request,
+    pool: 'node1',
+    device: `attachment-${i}`,
+    networkConfig: { cniVersion: '1.0.0', name: `net-${i}`, plugins: [{ type: 'macvlan' }] },
+    ifName: `net${i + 1}`,
+    capabilityArgs: { mac: `02:00:00:00:01:0${i}` },
+    cniArgs: [['EXTRA', 'x']],
+  }
+}
+
+function claim(uid = UID, plans = [plan(0)], attachments: AttachmentRecord[] = []): ClaimRecord {
+  return {
+    uid,
+    namespace: 'ns',
+    name: `claim-${uid}`,
+    plans,
+    cdiDeviceIds: [],
+    attachments,
+    preparedAt: '2026-01-01T00:00:00Z',
+  }
+}
+
+function pod(sandboxId: string, podUid: string, netnsId = `id-${sandboxId}`): ResolvedPod {
+  return {
+    runtime: 'containerd',
+    containerType: 'container',
+    sandboxId,
+    podUid,
+    podName: podUid === '' ? '' : `pod-${podUid}`,
+    podNamespace: podUid === '' ? '' : 'ns',
+    netns: `/run/netns/${sandboxId}`,
+    netnsId,
+  }
+}
+
+function record(
+  p: ResolvedPod,
+  phase: 'attached' | 'failed' = 'attached',
+  i = 0,
+): AttachmentRecord {
+  return {
+    sandboxId: p.sandboxId,
+    podUid: p.podUid,
+    podName: p.podName,
+    podNamespace: p.podNamespace,
+    request: 'net',
+    device: `attachment-${i}`,
+    ifName: `net${i + 1}`,
+    netns: p.netns,
+    netnsId: p.netnsId,
+    networkName: `net-${i}`,
+    phase,
+    ...(phase === 'attached'
+      ? {
+          result: {
+            cniVersion: '1.0.0',
+            interfaces: [{ name: `net${i + 1}`, sandbox: p.netns }],
+            ips: [{ address: '10.0.0.99/24', interface: 0 }],
+          },
+        }
+      : { error: 'old failure' }),
+    updatedAt: '2026-01-01T00:00:00Z',
+  }
+}
+
+function req(
+  containerId: string,
+  device = 'attachment-0',
+  claimUid = UID,
+  request = 'net',
+): AttachRequest {
+  return { claimUid, request, device, state: { id: containerId, bundle: '/b', pid: 1 } }
+}
+
+interface Rig {
+  attacher: Attacher
+  cni: FakeAttachCni
+  store: MemoryAttachStore
+  probe: FakeNetnsProbe
+  resolver: FakePodResolver
+  attached: unknown[]
+  failed: unknown[]
+  metrics: string[]
+}
+
+function rig(
+  claims: ClaimRecord[],
+  pods: Record<string, ResolvedPod>,
+  observer?: AttachObserver,
+): Rig {
+  const cni = new FakeAttachCni()
+  const store = new MemoryAttachStore(claims)
+  const probe = new FakeNetnsProbe()
+  const resolver = new FakePodResolver()
+  for (const [id, p] of Object.entries(pods)) {
+    resolver.pods.set(id, p)
+    probe.ids.set(p.netns, p.netnsId)
+  }
+  const attached: unknown[] = []
+  const failed: unknown[] = []
+  const metrics: string[] = []
+  const m: AttachMetrics = {
+    observeAttach: o => metrics.push(`${o.outcome}/${o.code}`),
+    observeDetach: o => metrics.push(`detach/${o.code}/${o.attachments}`),
+  }
+  const attacher = new Attacher({
+    store,
+    cni,
+    resolver,
+    probe,
+    logger: silentLogger(),
+    metrics: m,
+    observer: observer ?? {
+      onAttached: e => void attached.push(e),
+      onAttachFailed: e => void failed.push(e),
+    },
+  })
+  return { attacher, cni, store, probe, resolver, attached, failed, metrics }
+}
+
+const signal = new AbortController().signal
+
+t.test('fresh attach: ADD with sandbox id, CRI CNI_ARGS, recorded before the reply', async t => {
+  const p = pod('sb1', 'u1')
+  const r = rig([claim()], { c1: p })
+  const reply = await r.attacher.attach(req('c1'), signal)
+  t.equal(reply.ok, true, reply.message)
+  t.equal(reply.interfaceName, 'net1')
+  t.same(reply.ips, ['10.0.0.2/24'])
+  t.equal(reply.mac, '02:00:00:00:00:02')
+  t.same(r.cni.ops(), ['add:sb1'])
+  const rt = r.cni.calls[0]?.rt
+  t.same(rt, {
+    containerId: 'sb1',
+    netns: '/run/netns/sb1',
+    ifName: 'net1',
+    args: [
+      ['IgnoreUnknown', '1'],
+      ['K8S_POD_NAMESPACE', 'ns'],
+      ['K8S_POD_NAME', 'pod-u1'],
+      ['K8S_POD_INFRA_CONTAINER_ID', 'sb1'],
+      ['K8S_POD_UID', 'u1'],
+      [CLAIM_UID_CNI_ARG, UID],
+      ['EXTRA', 'x'],
+    ],
+    capabilityArgs: { mac: '02:00:00:00:01:00' },
+  })
+  const recs = r.store.claim(UID)?.attachments ?? []
+  t.equal(recs.length, 1)
+  t.match(recs[0], {
+    phase: 'attached',
+    sandboxId: 'sb1',
+    netns: '/run/netns/sb1',
+    netnsId: 'id-sb1',
+    networkName: 'net-0',
+  })
+  await new Promise(res => setImmediate(res))
+  t.equal(r.attached.length, 1)
+  t.same(r.metrics, ['added/OK'])
+})
+
+t.test('podman-style pod (no uid): CNI_ARGS carry only what is known', async t => {
+  const p = pod('ctr1', '')
+  const r = rig([claim()], { ctr1: p })
+  t.equal((await r.attacher.attach(req('ctr1'), signal)).ok, true)
+  t.same(r.cni.calls[0]?.rt?.args, [
+    ['IgnoreUnknown', '1'],
+    ['K8S_POD_INFRA_CONTAINER_ID', 'ctr1'],
+    [CLAIM_UID_CNI_ARG, UID],
+    ['EXTRA', 'x'],
+  ])
+})
+
+const old = pod('sb-old', 'u1')
+const idempotency = [
+  {
+    name: 'already attached to this sandbox → recorded result, no CNI call',
+    existing: [record(pod('sb1', 'u1'))],
+    container: 'c1',
+    pods: { c1: pod('sb1', 'u1') },
+    liveOld: true,
+    ok: true,
+    ops: [],
+    outcome: 'reused/OK',
+    ips: ['10.0.0.99/24'],
+  },
+  {
+    name: 'older sandbox of the same pod (still live) → DEL old with its netns, ADD new',
+    existing: [record(old)],
+    container: 'c2',
+    pods: { c2: pod('sb-new', 'u1') },
+    liveOld: true,
+    ok: true,
+    ops: ['del:sb-old', 'add:sb-new'],
+    delNetns: '/run/netns/sb-old',
+    outcome: 'replaced/OK',
+  },
+  {
+    name: 'older sandbox of the same pod, netns gone → DEL with empty netns',
+    existing: [record(old)],
+    container: 'c2',
+    pods: { c2: pod('sb-new', 'u1') },
+    liveOld: false,
+    ok: true,
+    ops: ['del:sb-old', 'add:sb-new'],
+    delNetns: '',
+    outcome: 'replaced/OK',
+  },
+  {
+    name: 'another pod still live → refused, nothing run',
+    existing: [record(old)],
+    container: 'c3',
+    pods: { c3: pod('sb-other', 'u2') },
+    liveOld: true,
+    ok: false,
+    ops: [],
+    code: 'NDRA_CLAIM_IN_USE',
+    outcome: 'failed/NDRA_CLAIM_IN_USE',
+  },
+  {
+    name: 'another pod, old netns gone → old attachment DELeted, new pod attached',
+    existing: [record(old)],
+    container: 'c3',
+    pods: { c3: pod('sb-other', 'u2') },
+    liveOld: false,
+    ok: true,
+    ops: ['del:sb-old', 'add:sb-other'],
+    delNetns: '',
+    outcome: 'replaced/OK',
+  },
+  {
+    name: 'another pod, old path reused by another namespace (pid reuse) → treated as gone',
+    existing: [record(old)],
+    container: 'c3',
+    pods: { c3: pod('sb-other', 'u2') },
+    liveOld: 'recycled',
+    ok: true,
+    ops: ['del:sb-old', 'add:sb-other'],
+    delNetns: '',
+    outcome: 'replaced/OK',
+  },
+  {
+    name: 'a failed record for this sandbox → ADD is retried',
+    existing: [record(pod('sb1', 'u1'), 'failed')],
+    container: 'c1',
+    pods: { c1: pod('sb1', 'u1') },
+    liveOld: true,
+    ok: true,
+    ops: ['add:sb1'],
+    outcome: 'added/OK',
+  },
+] as const
+
+for (const c of idempotency) {
+  t.test(c.name, async t => {
+    const r = rig([claim(UID, [plan(0)], [...c.existing])], c.pods)
+    if (c.liveOld === false) r.probe.ids.delete(old.netns)
+    else if (c.liveOld === 'recycled') r.probe.ids.set(old.netns, 'some-other-ns')
+    else r.probe.ids.set(old.netns, old.netnsId)
+    const reply = await r.attacher.attach(req(c.container), signal)
+    t.equal(reply.ok, c.ok, reply.message)
+    t.same(r.cni.ops(), c.ops)
+    t.same(r.metrics, [c.outcome])
+    if ('delNetns' in c) t.equal(r.cni.calls[0]?.rt?.netns, c.delNetns)
+    if ('ips' in c) t.same(reply.ips, c.ips)
+    const recs = r.store.claim(UID)?.attachments ?? []
+    if (c.ok) {
+      t.equal(recs.length, 1)
+      t.equal(recs[0]?.phase, 'attached')
+      const pods: Record<string, ResolvedPod> = c.pods
+      t.equal(recs[0]?.sandboxId, pods[c.container]?.sandboxId)
+    } else {
+      t.match(reply.message, /a network claim serves one pod .*\[NDRA_CLAIM_IN_USE\]$/)
+      t.same(recs, c.existing, 'the other pod keeps its record')
+      await new Promise(res => setImmediate(res))
+      t.match(r.failed, [{ code: 'NDRA_CLAIM_IN_USE', pod: { sandboxId: 'sb-other' } }])
+    }
+  })
+}
+
+t.test('claim not prepared / unknown device → NDRA_CLAIM_NOT_PREPARED, nothing run', async t => {
+  const r = rig([claim()], { c1: pod('sb1', 'u1') })
+  const a = await r.attacher.attach(req('c1', 'attachment-0', 'nope'), signal)
+  t.equal(a.ok, false)
+  t.match(a.message, /not prepared.*\[NDRA_CLAIM_NOT_PREPARED\]$/)
+  const b = await r.attacher.attach(req('c1', 'attachment-7'), signal)
+  t.match(b.message, /no prepared device attachment-7 .*\[NDRA_CLAIM_NOT_PREPARED\]$/)
+  t.same(r.cni.ops(), [])
+})
+
+t.test('pod resolve failure is reported with its code', async t => {
+  const r = rig([claim()], {})
+  const a = await r.attacher.attach(req('unknown'), signal)
+  t.match(a.message, /\[NDRA_POD_RESOLVE\]$/)
+  t.same(r.cni.ops(), [])
+})
+
+t.test('failed ADD: DEL undoes it, failure recorded, one-line CNI error returned', async t => {
+  const r = rig([claim()], { c1: pod('sb1', 'u1') })
+  r.cni.failAdd = new CniPluginError({
+    cniCode: 7,
+    msg: 'failed to lookup master "nope"',
+    details: 'Link not found\nsecond line',
+    pluginType: 'macvlan',
+    networkName: 'net-0',
+    op: 'add',
+  })
+  const reply = await r.attacher.attach(req('c1'), signal)
+  t.equal(reply.ok, false)
+  t.equal(
+    reply.message,
+    'plugin type="macvlan" name="net-0" failed (add): failed to lookup master "nope"; Link not found second line [NDRA_CNI_PLUGIN]',
+  )
+  t.same(r.cni.ops(), ['add:sb1', 'del:sb1'])
+  t.equal(r.cni.calls[1]?.rt?.netns, '/run/netns/sb1')
+  t.match(r.store.claim(UID)?.attachments, [
+    { phase: 'failed', sandboxId: 'sb1', error: /failed to lookup master/ },
+  ])
+  await new Promise(res => setImmediate(res))
+  t.match(r.failed, [{ code: 'NDRA_CNI_PLUGIN', claimName: `claim-${UID}` }])
+  t.same(r.metrics, ['failed/NDRA_CNI_PLUGIN'])
+  // The next container of the same sandbox retries.
+  const again = await r.attacher.attach(req('c1'), signal)
+  t.equal(again.ok, true)
+  t.same(r.cni.ops(), ['add:sb1', 'del:sb1', 'add:sb1'])
+})
+
+t.test('a failing undo DEL does not hide the ADD error', async t => {
+  const r = rig([claim()], { c1: pod('sb1', 'u1') })
+  r.cni.failAdd = new Error('add boom')
+  r.cni.failDel = new Error('del boom')
+  const reply = await r.attacher.attach(req('c1'), signal)
+  t.equal(reply.message, 'add boom [NDRA_INTERNAL]')
+})
+
+t.test('cannot record the result → ADD undone, hook fails (fail-closed)', async t => {
+  const r = rig([claim()], { c1: pod('sb1', 'u1') })
+  r.store.failNextUpdate = true
+  const reply = await r.attacher.attach(req('c1'), signal)
+  t.equal(reply.ok, false)
+  t.match(reply.message, /\[NDRA_STATE_LOCK\]$/)
+  t.same(r.cni.ops(), ['add:sb1', 'del:sb1'])
+  t.same(r.store.claim(UID)?.attachments, [])
+})
+
+t.test('observer failures and slowness never affect the reply', async t => {
+  const never = new Promise<void>(() => undefined)
+  for (const observer of [
+    {
+      onAttached: () => {
+        throw new Error('sync')
+      },
+      onAttachFailed: () => {
+        throw new Error('sync')
+      },
+    },
+    {
+      onAttached: () => Promise.reject(new Error('async')),
+      onAttachFailed: () => Promise.reject(new Error('async')),
+    },
+    { onAttached: () => never, onAttachFailed: () => never },
+  ]) {
+    const r = rig([claim()], { c1: pod('sb1', 'u1') }, observer)
+    t.equal((await r.attacher.attach(req('c1'), signal)).ok, true)
+    t.equal((await r.attacher.attach(req('c1', 'attachment-0', 'nope'), signal)).ok, false)
+  }
+})
+
+t.test('same (claim, request) is serialised: two containers of one sandbox → one ADD', async t => {
+  const r = rig([claim()], { c1: pod('sb1', 'u1'), c2: pod('sb1', 'u1') })
+  let open: () => void = () => undefined
+  r.cni.addGate = new Promise(res => (open = res))
+  const a = r.attacher.attach(req('c1'), signal)
+  const b = r.attacher.attach(req('c2'), signal)
+  await new Promise(res => setTimeout(res, 10))
+  t.equal(r.cni.calls.length, 1, 'second call waits for the first')
+  open()
+  const [ra, rb] = await Promise.all([a, b])
+  t.equal(ra.ok && rb.ok, true)
+  t.same(r.cni.ops(), ['add:sb1'])
+  t.equal(r.cni.maxInFlight, 1)
+  t.same(r.metrics.sort(), ['added/OK', 'reused/OK'])
+})
+
+t.test('different claims run in parallel', async t => {
+  const r = rig([claim('a'), claim('b')], { c1: pod('sb1', 'u1') })
+  let open: () => void = () => undefined
+  r.cni.addGate = new Promise(res => (open = res))
+  const a = r.attacher.attach(req('c1', 'attachment-0', 'a'), signal)
+  const b = r.attacher.attach(req('c1', 'attachment-0', 'b'), signal)
+  await new Promise(res => setTimeout(res, 10))
+  t.equal(r.cni.maxInFlight, 2)
+  open()
+  await Promise.all([a, b])
+})
+
+t.test('detach: reverse plan order, vanished netns tolerated, records dropped', async t => {
+  const p = pod('sb1', 'u1')
+  const recs = [record(p, 'attached', 0), record(p, 'attached', 1)]
+  const r = rig([claim(UID, [plan(0), plan(1)], recs)], {})
+  r.probe.ids.set(p.netns, p.netnsId)
+  await r.attacher.detachClaim(UID)
+  t.same(
+    r.cni.calls.map(c => `${c.op}:${c.network}:${c.rt?.ifName ?? ''}:${c.rt?.netns ?? ''}`),
+    ['del:net-1:net2:/run/netns/sb1', 'del:net-0:net1:/run/netns/sb1'],
+  )
+  t.same(r.store.claim(UID)?.attachments, [])
+  t.same(r.metrics, ['detach/OK/2'])
+
+  const r2 = rig([claim(UID, [plan(0)], [record(p)])], {})
+  await r2.attacher.detachClaim(UID)
+  t.equal(r2.cni.calls[0]?.rt?.netns, '', 'gone netns → empty CNI_NETNS')
+  t.same(r2.store.claim(UID)?.attachments, [])
+})
+
+t.test(
+  'detach: a failed DEL keeps its record and fails; retry succeeds; unknown claim is fine',
+  async t => {
+    const p = pod('sb1', 'u1')
+    const r = rig(
+      [claim(UID, [plan(0), plan(1)], [record(p, 'attached', 0), record(p, 'attached', 1)])],
+      {},
+    )
+    r.cni.failDel = new Error('del boom')
+    await t.rejects(r.attacher.detachClaim(UID), { message: /del boom/ })
+    t.match(r.store.claim(UID)?.attachments, [{ device: 'attachment-1' }])
+    t.equal(r.store.claim(UID)?.attachments.length, 1)
+    await r.attacher.detachClaim(UID)
+    t.same(r.store.claim(UID)?.attachments, [])
+    await r.attacher.detachClaim('unknown')
+  },
+)
+
+t.test(
+  'garbageCollect: detaches invalid claims, DELs our orphan cache entries only, GCs the rest',
+  async t => {
+    const p = pod('sb1', 'u1')
+    const r = rig(
+      [claim('keep', [plan(0)], [record(p)]), claim('gone', [plan(1)], [record(p, 'attached', 1)])],
+      {},
+    )
+    const config = new TextEncoder().encode(JSON.stringify(plan(0).networkConfig))
+    r.cni.cache = [
+      {
+        containerId: 'sb1',
+        ifName: 'net1',
+        networkName: 'net-0',
+        netns: '',
+        config,
+        cniArgs: [[CLAIM_UID_CNI_ARG, 'keep']],
+        capabilityArgs: {},
+      },
+      {
+        containerId: 'sb9',
+        ifName: 'net1',
+        networkName: 'net-0',
+        netns: '/run/netns/x',
+        config,
+        cniArgs: [[CLAIM_UID_CNI_ARG, 'lost']],
+        capabilityArgs: {},
+      },
+      {
+        containerId: 'other',
+        ifName: 'eth0',
+        networkName: 'net-0',
+        netns: '',
+        config,
+        cniArgs: [['K8S_POD_NAME', 'x']],
+        capabilityArgs: {},
+      },
+    ]
+    const report = await r.attacher.garbageCollect(['keep'])
+    t.same(report.detachedClaims, ['gone'])
+    t.same(report.deletedCacheEntries, ['net-0-sb9-net1'])
+    t.same(report.errors, [])
+    t.same(r.cni.ops(), ['del:sb1', 'del:sb9', 'gc:'])
+    t.equal(r.cni.calls[0]?.network, 'net-1')
+    t.equal(r.cni.calls[1]?.rt?.netns, '', 'vanished cached netns → empty')
+    t.same(r.cni.calls[2]?.valid, [
+      { containerId: 'sb1', ifName: 'net1' },
+      { containerId: 'other', ifName: 'eth0' },
+    ])
+    t.same(r.store.claim('gone')?.attachments, [])
+    t.equal(r.store.claim('keep')?.attachments.length, 1)
+  },
+)
