@@ -1,0 +1,276 @@
+// Invariant: the state store round-trips claims durably, treats a missing file as empty, refuses
+// (never resets) a corrupt or foreign-version file, never leaves temp files, keeps modes 0600/0700,
+// and loses no update when two instances in two processes update the same file concurrently.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { lock } from 'proper-lockfile'
+import { STATE_LOCK_NAME, STATE_FILE_NAME, StateStore } from '../../../src/state/store.js'
+import { attachmentRecord, claimRecord } from './fixtures/records.js'
+
+const childScript = fileURLToPath(new URL('./fixtures/store-writer.ts', import.meta.url))
+
+t.test('missing file is empty; nothing written until a change', async t => {
+  const dir = join(t.testdir(), 'state')
+  const s = await StateStore.open({ dir })
+  t.strictSame(s.snapshot(), {
+    apiVersion: 'network-dra.state/v1',
+    kind: 'PluginState',
+    claims: {},
+  })
+  t.equal((await stat(dir)).mode & 0o777, 0o700)
+  t.equal(await s.update(() => 42), 42)
+  t.strictSame(await readdir(dir), [], 'a no-op update writes nothing')
+  await s.close()
+})
+
+t.test('round trip through a second instance', async t => {
+  const dir = t.testdir()
+  const a = await StateStore.open({ dir })
+  await a.update(c => {
+    c.u1 = claimRecord('u1')
+    c.u2 = claimRecord('u2')
+  })
+  await a.update(c => {
+    const u1 = c.u1!
+    c.u1 = { ...u1, attachments: [attachmentRecord('sb1')] }
+    delete c.u2
+  })
+  t.equal((await stat(join(dir, STATE_FILE_NAME))).mode & 0o777, 0o600)
+  const b = await StateStore.open({ dir })
+  t.strictSame(b.snapshot(), a.snapshot())
+  t.strictSame(b.claim('u1'), { ...claimRecord('u1'), attachments: [attachmentRecord('sb1')] })
+  t.equal(b.claim('u2'), undefined)
+  t.equal(b.claim('constructor'), undefined, 'no prototype leaks')
+  t.ok(Object.isFrozen(b.snapshot().claims.u1?.plans[0]), 'snapshot is deeply frozen')
+  t.strictSame(await readdir(dir), [STATE_FILE_NAME], 'no temp or lock files left')
+  await a.close()
+  await b.close()
+})
+
+t.test('a throwing or async callback writes nothing', async t => {
+  const dir = t.testdir()
+  const s = await StateStore.open({ dir })
+  await s.update(c => {
+    c.u1 = claimRecord('u1')
+  })
+  const before = await readFile(join(dir, STATE_FILE_NAME), 'utf8')
+  await t.rejects(
+    s.update(c => {
+      delete c.u1
+      throw new Error('abort')
+    }),
+    { message: 'abort' },
+  )
+  await t.rejects(
+    s.update(async c => {
+      delete c.u1
+      await Promise.resolve()
+    }),
+    { code: 'NDRA_INTERNAL' },
+  )
+  await t.rejects(
+    s.update(c => {
+      c.bad = { ...claimRecord('other') }
+    }),
+    { code: 'NDRA_INTERNAL' },
+    'a record under the wrong key is refused',
+  )
+  t.equal(await readFile(join(dir, STATE_FILE_NAME), 'utf8'), before)
+  t.ok(s.claim('u1'))
+  await s.close()
+  await t.rejects(
+    s.update(() => 1),
+    { code: 'NDRA_SHUTTING_DOWN' },
+  )
+})
+
+t.test('unusable files are errors, never reset', async t => {
+  const doc = (over: object) =>
+    JSON.stringify({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims: {}, ...over })
+  const cases: readonly { name: string; text: string }[] = [
+    { name: 'truncated JSON', text: '{"apiVersion": "network-dra.state/v1", "ki' },
+    { name: 'empty file', text: '' },
+    { name: 'array', text: '[]' },
+    { name: 'null', text: 'null' },
+    { name: 'unknown apiVersion', text: doc({ apiVersion: 'network-dra.state/v2' }) },
+    { name: 'unknown kind', text: doc({ kind: 'Other' }) },
+    { name: 'claims not an object', text: doc({ claims: [] }) },
+    { name: 'claim missing fields', text: doc({ claims: { u1: { uid: 'u1' } } }) },
+    {
+      name: 'claim under wrong key',
+      text: doc({ claims: { u2: claimRecord('u1') } }),
+    },
+    {
+      name: 'bad attachment phase',
+      text: doc({
+        claims: {
+          u1: { ...claimRecord('u1'), attachments: [{ ...attachmentRecord('s'), phase: 'x' }] },
+        },
+      }),
+    },
+    {
+      name: 'bad cniArgs pair',
+      text: doc({
+        claims: {
+          u1: {
+            ...claimRecord('u1'),
+            plans: [{ ...claimRecord('u1').plans[0], cniArgs: [['K']] }],
+          },
+        },
+      }),
+    },
+  ]
+  for (const c of cases) {
+    const dir = t.testdir({ [STATE_FILE_NAME]: c.text })
+    await t.rejects(StateStore.open({ dir }), { code: 'NDRA_STATE_CORRUPT' }, c.name)
+    t.equal(await readFile(join(dir, STATE_FILE_NAME), 'utf8'), c.text, `${c.name}: file untouched`)
+  }
+})
+
+t.test('corruption appearing later fails the update', async t => {
+  const dir = t.testdir()
+  const s = await StateStore.open({ dir })
+  await writeFile(join(dir, STATE_FILE_NAME), '{broken')
+  await t.rejects(
+    s.update(c => {
+      c.u1 = claimRecord('u1')
+    }),
+    { code: 'NDRA_STATE_CORRUPT' },
+  )
+  t.equal(await readFile(join(dir, STATE_FILE_NAME), 'utf8'), '{broken')
+  await s.close()
+})
+
+t.test('unknown extra fields of a newer writer are kept', async t => {
+  const rec = { ...claimRecord('u1'), futureField: { x: 1 } }
+  const dir = t.testdir({
+    [STATE_FILE_NAME]: JSON.stringify({
+      apiVersion: 'network-dra.state/v1',
+      kind: 'PluginState',
+      claims: { u1: rec },
+    }),
+  })
+  const s = await StateStore.open({ dir })
+  await s.update(c => {
+    c.u2 = claimRecord('u2')
+  })
+  const onDisk = JSON.parse(await readFile(join(dir, STATE_FILE_NAME), 'utf8'))
+  t.strictSame(onDisk.claims.u1, rec)
+  await s.close()
+})
+
+t.test('lock held elsewhere: bounded wait, then NDRA_STATE_LOCK', async t => {
+  const dir = t.testdir()
+  const s = await StateStore.open({ dir, lockTimeoutMs: 300 })
+  const release = await lock(join(dir, STATE_FILE_NAME), {
+    lockfilePath: join(dir, STATE_LOCK_NAME),
+    realpath: false,
+  })
+  const started = Date.now()
+  await t.rejects(
+    s.update(c => {
+      c.u1 = claimRecord('u1')
+    }),
+    { code: 'NDRA_STATE_LOCK' },
+  )
+  const waited = Date.now() - started
+  t.ok(waited >= 150 && waited < 2000, `waited ${waited} ms`)
+  await release()
+  await s.update(c => {
+    c.u1 = claimRecord('u1')
+  })
+  t.ok(s.claim('u1'), 'works once the lock is free')
+  await s.close()
+})
+
+t.test('a stale lock of a dead process is taken over', async t => {
+  const dir = t.testdir()
+  const lockDir = join(dir, STATE_LOCK_NAME)
+  await mkdir(lockDir)
+  const old = new Date(Date.now() - 60_000)
+  await utimes(lockDir, old, old)
+  const s = await StateStore.open({ dir, lockTimeoutMs: 1000, lockStaleMs: 2000 })
+  await s.update(c => {
+    c.u1 = claimRecord('u1')
+  })
+  t.ok(s.claim('u1'))
+  t.strictSame(await readdir(dir), [STATE_FILE_NAME])
+  await s.close()
+})
+
+t.test(
+  'an unreadable state file is an error',
+  { skip: process.getuid?.() === 0 ? 'root reads anything' : false },
+  async t => {
+    const dir = t.testdir({ [STATE_FILE_NAME]: '{}' })
+    await chmod(join(dir, STATE_FILE_NAME), 0)
+    await t.rejects(StateStore.open({ dir }), { code: 'NDRA_STATE_CORRUPT' })
+  },
+)
+
+t.test('in-process: two instances, interleaved updates, none lost', async t => {
+  const dir = t.testdir()
+  const a = await StateStore.open({ dir })
+  const b = await StateStore.open({ dir })
+  const bump = (s: StateStore, id: string) =>
+    s.update(c => {
+      c[id] = claimRecord(id)
+      const shared = c.shared ?? claimRecord('shared')
+      c.shared = { ...shared, attachments: [...shared.attachments, attachmentRecord(id)] }
+    })
+  await Promise.all(
+    Array.from({ length: 25 }, (_, i) => [bump(a, `a-${i}`), bump(b, `b-${i}`)]).flat(),
+  )
+  const c = await StateStore.open({ dir })
+  t.equal(Object.keys(c.snapshot().claims).length, 51)
+  t.equal(c.claim('shared')?.attachments.length, 50)
+  await Promise.all([a.close(), b.close(), c.close()])
+})
+
+function runChild(
+  dir: string,
+  id: string,
+  count: number,
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, childScript, dir, id, String(count)],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    )
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', code => {
+      resolve({ code, stderr })
+    })
+  })
+}
+
+t.test('two processes, 50 interleaved updates each, none lost', async t => {
+  const dir = t.testdir()
+  const started = Date.now()
+  const results = await Promise.all([runChild(dir, 'p1', 50), runChild(dir, 'p2', 50)])
+  for (const r of results) t.equal(r.code, 0, r.stderr)
+  const s = await StateStore.open({ dir })
+  const claims = s.snapshot().claims
+  t.equal(Object.keys(claims).length, 101, '100 own claims + shared')
+  for (const p of ['p1', 'p2']) {
+    for (let i = 0; i < 50; i++) t.ok(claims[`${p}-${i}`], `${p}-${i} present`)
+  }
+  const shared = s.claim('shared')?.attachments.map(x => x.sandboxId) ?? []
+  t.equal(shared.length, 100, 'every read-modify-write of the shared claim kept')
+  t.equal(new Set(shared).size, 100)
+  // Interleaving really happened: neither process ran all its updates before the other started.
+  const firstP2 = shared.findIndex(x => x.startsWith('p2-'))
+  const lastP1 = shared.findLastIndex(x => x.startsWith('p1-'))
+  t.comment(`first p2 at ${firstP2}, last p1 at ${lastP1}, ${Date.now() - started} ms`)
+  t.ok(firstP2 < lastP1, 'updates interleaved')
+  t.strictSame(await readdir(dir), [STATE_FILE_NAME], 'no temp or lock files left')
+  await s.close()
+})
