@@ -9,10 +9,10 @@ export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim()
 }
 
-/** `network-dra: attach <request>/<device> for claim <uid> failed: <reason>` plus a newline. */
+/** `network-dra: attach <request>/<device> for claim <uid> failed: <reason>` (no newline). */
 export function failureLine(
   target: { readonly claimUid: string; readonly request: string; readonly device: string },
   reason: string,
 ): string {
-  return `network-dra: attach ${oneLine(target.request)}/${oneLine(target.device)} for claim ${oneLine(target.claimUid)} failed: ${oneLine(reason)}\n`
+  return `network-dra: attach ${oneLine(target.request)}/${oneLine(target.device)} for claim ${oneLine(target.claimUid)} failed: ${oneLine(reason)}`
 }
