@@ -6,8 +6,10 @@
 #   localhost/network-dra-node:24.21.0 Node.js runtime base (node + the libraries ldd lists)
 #   localhost/network-dra:dev          the plugin, from the repository's Containerfile (if present)
 #
-#   scripts/images.sh build     build (skips an image whose inputs did not change)
-#   scripts/images.sh import    podman save + ctr import into the cluster's containerd
+#   scripts/images.sh cluster   build pause, test and Node base (skips one whose inputs did not change)
+#   scripts/images.sh plugin    build the plugin image (needs `npm run build && scripts/stage-image.sh`)
+#   scripts/images.sh build     cluster + plugin
+#   scripts/images.sh import    podman save + ctr import of every one that exists into the cluster's containerd
 #   scripts/images.sh [all]     build, then import if the cluster's containerd is running
 #
 # Environment: NDRA_NODE_BIN (node binary, default /opt/network-dra/node-v<.node-version>/bin/node),
@@ -93,18 +95,22 @@ build_plugin() {
     log "no Containerfile at the repository root: $PLUGIN_IMAGE not built"
     return
   fi
+  if [[ ! -d "$REPO/build/image" ]]; then
+    log "ERROR: build/image/ not staged: run 'npm run build && scripts/stage-image.sh' first"
+    exit 1
+  fi
   log "building $PLUGIN_IMAGE from $REPO/Containerfile"
   podman build --network=none --quiet -f "$REPO/Containerfile" -t "$PLUGIN_IMAGE" "$REPO" >/dev/null
 }
 
-do_build() {
+# The images the cluster itself needs (pause) and the bases tests and the plugin build on.
+do_build_cluster() {
   local work
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' RETURN
   build_pause "$work"
   build_test "$work"
   build_node "$work"
-  build_plugin
 }
 
 do_import() {
@@ -114,7 +120,8 @@ do_import() {
   }
   mkdir -p "$CACHE"
   local img f
-  for img in "$PAUSE_IMAGE" "$TEST_IMAGE" "$NODE_IMAGE" "$PLUGIN_IMAGE"; do
+  # The Node base is not imported: pods run the plugin image, which already contains it.
+  for img in "$PAUSE_IMAGE" "$TEST_IMAGE" "$PLUGIN_IMAGE"; do
     podman image exists "$img" || continue
     f="$CACHE/$(tr '/:' '__' <<<"$img").tar"
     rm -f "$f"
@@ -125,14 +132,20 @@ do_import() {
 }
 
 case "${1:-all}" in
-  build) do_build ;;
+  cluster) do_build_cluster ;;
+  plugin) build_plugin ;;
+  build)
+    do_build_cluster
+    build_plugin
+    ;;
   import) do_import ;;
   all)
-    do_build
+    do_build_cluster
+    build_plugin
     if [[ -S $CTRD_SOCK ]]; then do_import; else log "cluster containerd not running: not imported"; fi
     ;;
   *)
-    echo "usage: $0 [all|build|import]" >&2
+    echo "usage: $0 [all|cluster|plugin|build|import]" >&2
     exit 2
     ;;
 esac

@@ -88,7 +88,8 @@ ndra_start() {
   mkdir -p "$LOGS" "$PIDS"
   log "starting $name"
   printf '=== %s %s\n' "$(date -Is)" "$*" >>"$LOGS/$name.log"
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # fd 8 is the up/down lock: daemons must not inherit it.
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$PIDS/$name.pid"
 }
 
@@ -254,6 +255,7 @@ ndra_start_control_plane() {
     --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
     --service-cluster-ip-range "$SERVICE_RANGE" \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --allow-privileged=true \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
@@ -320,4 +322,206 @@ ndra_print_logs() {
     echo "===== $f (last $lines lines) ====="
     tail -n "$lines" "$f"
   done
+}
+
+# ---- full node: host changes recorded at up-time and undone at down-time ---------------------
+# Sysctls that up.sh, the kubelet (protectKernelDefaults: false), kube-proxy or the CNI bridge
+# plugin may change. Their values before up.sh are saved in $STATE/sysctl.orig.
+NDRA_SYSCTLS=(
+  net.ipv4.ip_forward net.ipv4.conf.all.forwarding net.ipv4.conf.all.route_localnet
+  net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
+  net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established
+  net.netfilter.nf_conntrack_tcp_timeout_close_wait net.netfilter.nf_conntrack_tcp_be_liberal
+  vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
+  kernel.keys.root_maxkeys kernel.keys.root_maxbytes
+)
+
+ndra_record_host_state() {
+  local k v
+  : >"$STATE/sysctl.orig"
+  for k in "${NDRA_SYSCTLS[@]}"; do
+    v="$(sysctl -n "$k" 2>/dev/null)" || continue
+    printf '%s=%s\n' "$k" "$v" >>"$STATE/sysctl.orig"
+  done
+  findmnt -n -o PROPAGATION / >"$STATE/root-propagation.orig"
+  : >"$STATE/created-dirs"
+  for d in "$KUBELET_ROOT" /var/log/containers /etc/cdi /var/run/cdi; do
+    [[ -e $d ]] || echo "$d" >>"$STATE/created-dirs"
+  done
+}
+
+ndra_restore_host_state() {
+  local k v cur
+  if [[ -f "$STATE/sysctl.orig" ]]; then
+    while IFS='=' read -r k v; do
+      cur="$(sysctl -n "$k" 2>/dev/null)" || continue
+      if [[ "$cur" != "$v" ]]; then
+        log "restoring sysctl $k=$v (was $cur)"
+        sysctl -q -w "$k=$v" >/dev/null || log "could not restore $k"
+      fi
+    done <"$STATE/sysctl.orig"
+    rm -f "$STATE/sysctl.orig"
+  fi
+  if [[ -f "$STATE/root-propagation.orig" ]]; then
+    case "$(cat "$STATE/root-propagation.orig")" in
+      private) mount --make-rprivate / ;;
+      slave) mount --make-rslave / ;;
+      shared) : ;;
+    esac
+    rm -f "$STATE/root-propagation.orig"
+  fi
+}
+
+# Unmounts every mount point under the given directories, deepest first.
+ndra_unmount_under() {
+  local d m
+  for d in "$@"; do
+    [[ -n $d ]] || continue
+    findmnt -rn -o TARGET | awk -v p="$d" 'index($0, p) == 1 && (length($0) == length(p) || substr($0, length(p) + 1, 1) == "/")' |
+      awk '{print length($0) " " $0}' | sort -rn | cut -d' ' -f2- | while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
+    done
+  done
+}
+
+# Removes the iptables/ip6tables chains of kube-proxy and kubelet (KUBE-*), of this harness
+# (NDRA-CLUSTER-*) and CNI chains whose rules name the harness's pod network, plus the jumps to them
+# from the built-in chains.
+ndra_clean_iptables() {
+  local bin table chains builtin n
+  for bin in iptables ip6tables; do
+    command -v "$bin" >/dev/null || continue
+    for table in filter nat mangle raw; do
+      "$bin" -t "$table" -S >/dev/null 2>&1 || continue
+      chains="$(
+        "$bin" -t "$table" -S | awk -v net="$CNI_NET_NAME" '
+          /^-N (KUBE-|NDRA-CLUSTER)/ {print $2}
+          /^-A CNI-/ && index($0, "\\\"" net "\\\"") {print $2}' | sort -u
+      )"
+      [[ -n $chains ]] || continue
+      for builtin in PREROUTING INPUT FORWARD OUTPUT POSTROUTING; do
+        "$bin" -t "$table" -L "$builtin" -n >/dev/null 2>&1 || continue
+        for n in $("$bin" -t "$table" -L "$builtin" -n --line-numbers | awk -v c="$chains" '
+            BEGIN {split(c, a, "\n"); for (i in a) ours[a[i]] = 1}
+            NR > 2 && ($2 in ours) {print $1}' | sort -rn); do
+          "$bin" -t "$table" -D "$builtin" "$n"
+        done
+      done
+      for n in $chains; do "$bin" -t "$table" -F "$n" 2>/dev/null || true; done
+      for n in $chains; do "$bin" -t "$table" -X "$n" 2>/dev/null || log "$bin -t $table: could not delete $n"; done
+    done
+  done
+}
+
+# Kills every process in, then removes, the kubelet's cgroup trees (cgroupfs driver: /kubepods in
+# each v1 hierarchy and, on hybrid hosts, in the unified one).
+ndra_clean_cgroups() {
+  local root pid i left
+  for ((i = 0; i < 20; i++)); do
+    left=0
+    for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+      [[ -d $root ]] || continue
+      while read -r pid; do
+        [[ -n $pid ]] || continue
+        left=1
+        kill -KILL "$pid" 2>/dev/null || true
+      done < <(find "$root" -name cgroup.procs -exec cat {} + 2>/dev/null)
+    done
+    ((left)) || break
+    sleep 0.25
+  done
+  for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+    [[ -d $root ]] || continue
+    find "$root" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    [[ -d $root ]] && log "cgroup $root could not be removed"
+  done
+  return 0
+}
+
+ndra_ctr() { ctr --address "$CTRD_SOCK" -n k8s.io "$@"; }
+
+# Stops every container of the harness's containerd: collects pod netns paths and shim PIDs from
+# containerd's own state dir first, kills + deletes tasks through containerd, then kills any shim
+# that is left (by PID, checking it serves our containerd) and removes its socket.
+ndra_stop_containers() {
+  local taskdir="$CTRD_STATE/io.containerd.runtime.v2.task" b id pid addr
+  local netns=() shims=() sockets=() ids=()
+  if [[ -d $taskdir ]]; then
+    for b in "$taskdir"/*/*/; do
+      [[ -d $b ]] || continue
+      ids+=("$(basename "$b")")
+      [[ -f "$b/config.json" ]] &&
+        mapfile -t -O "${#netns[@]}" netns < <(grep -o '"/var/run/netns/cni-[0-9a-f-]*"' "$b/config.json" | tr -d '"')
+      # The shim is the parent of the task's init process (containerd 1.7 writes no shim.pid).
+      if [[ -f "$b/init.pid" ]]; then
+        pid="$(cat "$b/init.pid")"
+        [[ -r /proc/$pid/stat ]] && shims+=("$(awk '{print $4}' "/proc/$pid/stat")")
+      fi
+      [[ -f "$b/address" ]] && sockets+=("$(sed 's|^unix://||' "$b/address")")
+    done
+  fi
+  if [[ -S $CTRD_SOCK ]] && ndra_alive containerd; then
+    for id in $(ndra_ctr tasks ls -q 2>/dev/null); do
+      ndra_ctr tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
+    done
+    for id in $(ndra_ctr tasks ls -q 2>/dev/null); do
+      timeout 20 ctr --address "$CTRD_SOCK" -n k8s.io tasks delete -f "$id" >/dev/null 2>&1 || true
+    done
+  fi
+  ndra_clean_cgroups
+  ndra_stop containerd 15
+  for pid in "${shims[@]}"; do
+    [[ -n $pid && -r /proc/$pid/cmdline ]] || continue
+    if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$CTRD_SOCK"; then
+      log "killing leftover shim $pid"
+      ndra_kill_pid "$pid" 5
+    fi
+  done
+  for addr in "${sockets[@]}"; do rm -f "$addr"; done
+  # libcni result cache entries of our sandboxes (default network and its loopback).
+  for id in "${ids[@]}"; do rm -f /var/lib/cni/results/*-"$id"-* 2>/dev/null || true; done
+  for b in "${netns[@]}"; do
+    [[ -e $b ]] || continue
+    umount "$b" 2>/dev/null || umount -l "$b" 2>/dev/null || true
+    rm -f "$b"
+  done
+}
+
+# Everything down.sh does for the full cluster; safe to run on a partial or absent cluster.
+ndra_full_down() {
+  local created=()
+  [[ -f "$STATE/created-dirs" ]] && mapfile -t created <"$STATE/created-dirs"
+  ndra_stop kube-proxy
+  ndra_stop kubelet 15
+  ndra_stop_containers
+  ndra_stop_control_plane
+  ndra_unmount_under "$KUBELET_ROOT" "$STATE" "$RUNDIR"
+  if ip link show "$POD_BRIDGE" >/dev/null 2>&1; then
+    local v
+    for v in $(ip -o link show master "$POD_BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+      ip link del "$v" 2>/dev/null || true
+    done
+    ip link del "$POD_BRIDGE"
+    log "removed link $POD_BRIDGE"
+  fi
+  ndra_clean_iptables
+  ndra_clean_cgroups
+  rm -f /var/lib/cni/results/"$CNI_NET_NAME"-* 2>/dev/null || true
+  if [[ -d /var/log/containers ]]; then
+    find /var/log/containers -maxdepth 1 -type l -lname "$STATE/*" -delete 2>/dev/null || true
+  fi
+  ndra_restore_host_state
+  local d
+  for d in "${created[@]}"; do
+    case "$d" in
+      /etc/cdi | /var/run/cdi) [[ -d $d ]] && rmdir "$d" 2>/dev/null || true ;; # only if empty
+      /var/log/containers) [[ -d $d ]] && rmdir "$d" 2>/dev/null || true ;;
+      "$KUBELET_ROOT") rm -rf "$KUBELET_ROOT" ;;
+    esac
+  done
+  # Keep the logs (scripts/cluster/logs.sh reads them after a failure); drop everything else.
+  if [[ -d $STATE ]]; then
+    find "$STATE" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +
+  fi
+  rm -rf "$RUNDIR"
 }

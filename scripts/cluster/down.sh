@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# down.sh — stops the single-node cluster started by up.sh and undoes its host changes: processes
+# by PID (SIGTERM, wait, SIGKILL), containers and their shims through containerd's own state dir,
+# mounts under its kubelet/containerd dirs, pod netns, the ndra0 bridge and its veths, KUBE-*,
+# NDRA-CLUSTER-* and its CNI iptables chains, the kubepods cgroups, and the sysctls and root mount
+# propagation recorded at up-time. Keeps $NDRA_CLUSTER_DIR/logs. Idempotent.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+ndra_setup_mode full
+[[ $EUID == 0 ]] || die "must run as root"
+mkdir -p /run/lock
+exec 8>/run/lock/network-dra-cluster.lock
+flock -w 300 8 || die "another up/down is running"
+T0=$SECONDS
+ndra_full_down
+log "cluster down in $((SECONDS - T0))s"
