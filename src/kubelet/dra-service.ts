@@ -211,7 +211,11 @@ export class DraService {
 
   #track(task: Promise<unknown>): void {
     this.#inFlight.add(task)
-    void task.finally(() => this.#inFlight.delete(task))
+    // Both branches handled: `finally` would re-raise a rejection as an unhandled one.
+    const done = (): void => {
+      this.#inFlight.delete(task)
+    }
+    task.then(done, done)
   }
 
   #refuseIfShuttingDown(): void {

@@ -283,7 +283,10 @@ export class KubeletEmulator {
 
   #track(p: Promise<unknown>): void {
     this.#pending.add(p)
-    void p.finally(() => this.#pending.delete(p))
+    const done = (): void => {
+      this.#pending.delete(p)
+    }
+    p.then(done, done)
   }
 
   #waitFor<T>(probe: () => T | undefined, timeoutMs: number, msg: string): Promise<T> {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { status as grpcStatus } from '@grpc/grpc-js'
+import { DriverError } from '../../src/errors.js'
 import { silentLogger } from '../../src/logger.js'
 import type { ClaimPreparer, ClaimRef, PrepareResult } from '../../src/kubelet/claim-preparer.js'
 import { KubeletPlugin, type KubeletPluginOptions } from '../../src/kubelet/kubelet-plugin.js'
@@ -325,4 +326,67 @@ t.test('calls during shutdown are refused with UNAVAILABLE', async t => {
   const done = await slow
   t.equal(Object.values(done)[0]?.error, '', 'the running call finished within the grace period')
   await stopping
+})
+
+t.test('a whole-call fault reaches the kubelet as a gRPC status', async t => {
+  const env = await makeEnv(t)
+  const preparer: ClaimPreparer = {
+    prepare: () => Promise.reject(new DriverError('NDRA_KUBE_API', 'apiserver unreachable')),
+    unprepare: () => Promise.reject(new Error('disk on fire')),
+  }
+  const { plugin } = startPlugin(t, env, { preparer })
+  await plugin.start()
+  const kubelet = emulator(t)
+  await kubelet.register(plugin.paths.registrationSocket)
+  const err = await kubelet.prepare(DRIVER, [claim('a')]).then(
+    () => undefined,
+    (e: unknown) => e as Error & { cause: { code: number; details: string } },
+  )
+  t.equal(err?.cause.code, grpcStatus.UNAVAILABLE)
+  t.equal(err?.cause.details, 'NDRA_KUBE_API: apiserver unreachable')
+  t.match(err?.message, /^NodePrepareResources: /)
+  await t.rejects(kubelet.unprepare(DRIVER, [claim('a')]), { cause: { code: grpcStatus.INTERNAL } })
+  t.equal(
+    await healthCheck(plugin.paths.draSocket),
+    'SERVING',
+    'a failing preparer does not make the socket unhealthy',
+  )
+})
+
+t.test('health Watch streams NOT_SERVING then SERVING after registration', async t => {
+  const env = await makeEnv(t)
+  const { plugin } = startPlugin(t, env)
+  await plugin.start()
+  const client = unixClient(plugin.paths.draSocket)
+  t.teardown(() => {
+    client.close()
+  })
+  const watch = protos.grpcHealth.Watch!
+  const seen: string[] = []
+  const call = client.makeServerStreamRequest(
+    watch.path,
+    watch.requestSerialize,
+    watch.responseDeserialize,
+    { service: '' },
+  )
+  call.on('error', () => undefined)
+  const serving = new Promise<void>(resolve => {
+    call.on('data', (msg: { status: string }) => {
+      seen.push(msg.status)
+      if (msg.status === 'SERVING') resolve()
+    })
+  })
+  await new Promise(res => setTimeout(res, 150))
+  const kubelet = emulator(t)
+  await kubelet.register(plugin.paths.registrationSocket)
+  await serving
+  call.cancel()
+  t.same(seen, ['NOT_SERVING', 'SERVING'])
+  // Unknown service names get NOT_FOUND from Check.
+  await t.rejects(
+    callUnary(client, methodOf(protos.grpcHealth, 'Check'), { service: 'nope' }, 2_000),
+    {
+      code: grpcStatus.NOT_FOUND,
+    },
+  )
 })
