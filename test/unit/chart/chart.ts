@@ -126,6 +126,7 @@ function registerTests(): void {
     }
     t.equal(mounts['/opt/cni/bin'].readOnly, true)
     t.equal(mounts['/run/netns'].mountPropagation, 'HostToContainer')
+    t.equal(mounts['/var/run/netns'].mountPropagation, 'HostToContainer')
     t.notOk(mounts['/opt/network-dra/bin'], 'hook dir is only mounted into the init container')
     const hostPaths = Object.fromEntries(
       pod.volumes.filter((v: Obj) => v.hostPath).map((v: Obj) => [v.name, v.hostPath.path]),
@@ -346,6 +347,13 @@ function registerTests(): void {
         : [row.env]
       t.same(extra.sort(), expected, `${JSON.stringify(row.values)} sets nothing else`)
     }
+  })
+
+  t.test('cniHostMountNamespace false leaves CNI_HOST_MOUNT_NS to the daemon default', async t => {
+    const r = render({ plugin: { cniHostMountNamespace: false } })
+    t.ok(r.ok, r.stderr)
+    const env = envOf(one(r.objects, 'DaemonSet').spec.template.spec.containers[0])
+    t.same(Object.keys(env).sort(), ['NODE_NAME', 'POD_UID', 'POLICY_FILE'])
   })
 
   t.test('non-default paths move the mounts with them', async t => {

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# stage-image.sh — assembles the plugin image's build input under build/image/ so the Containerfile
+# only copies prepared trees (the image has no shell and no package manager to run build steps):
+#   build/image/app/     dist/src (compiled daemon), proto/, package.json, package-lock.json and the
+#                        production node_modules (npm ci --omit=dev --ignore-scripts)
+#   build/image/rootfs/  /opt/network-dra/bin/network-dra-hook (the single-executable hook) and
+#                        /usr/bin/nsenter with the shared libraries it needs beyond the ones the
+#                        Node base image already carries (the plugin runs CNI plugins through
+#                        `nsenter --mount=/proc/1/ns/mnt --`, CNI_HOST_MOUNT_NS=true)
+# Run `npm run build` first. Then: podman build -f Containerfile -t localhost/network-dra:dev .
+#
+# Environment: HOOK_BINARY (default dist/hook/network-dra-hook), NDRA_NODE_BIN (the node whose
+# libraries the base image carries, default /opt/network-dra/node-v<.node-version>/bin/node),
+# NSENTER (default: nsenter found in PATH).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+node_version="$(cat "$root/.node-version")"
+node_bin="${NDRA_NODE_BIN:-/opt/network-dra/node-v$node_version/bin/node}"
+hook="${HOOK_BINARY:-$root/dist/hook/network-dra-hook}"
+nsenter_bin="${NSENTER:-$(command -v nsenter || true)}"
+out="$root/build/image"
+
+log() { printf '[stage-image] %s\n' "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+[[ -f $root/dist/src/main.js ]] || die "dist/src/main.js missing: run 'npm run build' first"
+[[ -x $hook ]] || die "hook executable $hook missing: run 'npm run build' (or set HOOK_BINARY)"
+[[ -x $node_bin ]] || die "node binary $node_bin missing (run scripts/install-node.sh or set NDRA_NODE_BIN)"
+[[ -n $nsenter_bin && -x $nsenter_bin ]] || die "nsenter not found (apt-get install util-linux, or set NSENTER)"
+
+# ldd_paths BIN : absolute paths of the shared objects BIN loads (and the loader).
+ldd_paths() {
+  ldd "$1" | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^\//) { print $i; break }}'
+}
+
+rm -rf "$out"
+mkdir -p "$out/app" "$out/rootfs/opt/network-dra/bin" "$out/rootfs/usr/bin"
+# build/ holds only generated files: keep it out of git without touching the root .gitignore.
+printf '*\n' >"$root/build/.gitignore"
+
+log "app: dist/src, proto, package manifests"
+mkdir -p "$out/app/dist"
+cp -a "$root/dist/src" "$out/app/dist/src"
+cp -a "$root/proto" "$out/app/proto"
+cp "$root/package.json" "$root/package-lock.json" "$out/app/"
+
+log "app: production node_modules (npm ci --omit=dev)"
+# npm runs under the pinned node (first in PATH), whichever npm the machine has.
+command -v npm >/dev/null || die "npm not found in PATH"
+(cd "$out/app" && PATH="$(dirname "$node_bin"):$PATH" npm ci --omit=dev --ignore-scripts \
+  --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null)
+# Type declarations, TypeScript sources and source maps are never loaded at run time (Node does not
+# strip types under node_modules): drop them, they are over half of the production tree.
+find "$out/app/node_modules" -type f \( -name '*.map' -o -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) -delete
+if find "$out/app/node_modules" -name '*.node' -type f | grep -q .; then
+  die "a production dependency ships a native addon; the image has no toolchain for it"
+fi
+
+log "rootfs: hook executable"
+install -m 0755 "$hook" "$out/rootfs/opt/network-dra/bin/network-dra-hook"
+
+log "rootfs: nsenter and the libraries the Node base image lacks"
+install -m 0755 "$nsenter_bin" "$out/rootfs/usr/bin/nsenter"
+declare -A in_base=()
+while read -r lib; do in_base["$(basename "$lib")"]=1; done < <(ldd_paths "$node_bin")
+while read -r lib; do
+  [[ -n ${in_base["$(basename "$lib")"]:-} ]] && continue
+  mkdir -p "$out/rootfs$(dirname "$lib")"
+  cp -L "$lib" "$out/rootfs$lib"
+  log "  + $lib"
+done < <(ldd_paths "$nsenter_bin")
+
+log "staged $(du -sh "$out" | cut -f1) in $out"
