@@ -32,7 +32,7 @@ async function goldenEntry() {
 }
 
 t.test('encodes byte-for-byte like libcni', async tt => {
-  const golden = await readFile(join(fixtures, 'libcni-cache-v1.json'), 'utf8')
+  const golden = await readFile(join(fixtures, 'libcni-cache-v1.golden'), 'utf8')
   tt.equal(encodeCacheEntry(await goldenEntry()), golden)
 })
 
@@ -43,7 +43,7 @@ t.test('omitempty fields are left out', async tt => {
 })
 
 t.test('decodes the libcni golden file', async tt => {
-  const read = decodeCacheFile(await readFile(join(fixtures, 'libcni-cache-v1.json')))
+  const read = decodeCacheFile(await readFile(join(fixtures, 'libcni-cache-v1.golden')))
   tt.equal(read.kind, 'v1')
   if (read.kind !== 'v1') return
   const want = await goldenEntry()
