@@ -130,6 +130,7 @@ ndra_stop() {
   if [[ -n $pid && -d /proc/$pid ]]; then
     exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
     case "$exe" in
+      "") ;; # exited (zombie or gone): nothing to stop
       *"$name"* | *etcd* | *containerd*)
         log "stopping $name (pid $pid)"
         ndra_kill_pid "$pid" "$grace"
