@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { parseAllDocuments } from 'yaml'
+import { parse as parseYaml, parseAllDocuments } from 'yaml'
+import { DEFAULT_POLICY } from '../../../src/claims/policy.js'
 
 /* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
 
@@ -274,6 +275,28 @@ function registerTests(): void {
       other.spec.template.metadata.annotations['checksum/policy'],
       'policy change rolls the pods',
     )
+  })
+
+  t.test('chart policy defaults equal the daemon built-in policy', async t => {
+    const values = parseYaml(readFileSync(join(chart, 'values.yaml'), 'utf8')) as Obj
+    t.same(values.policy, {
+      allowedPluginTypes: [...DEFAULT_POLICY.allowedPluginTypes],
+      forbiddenKeys: [...DEFAULT_POLICY.forbiddenKeys],
+      claimConfig: DEFAULT_POLICY.claimConfig,
+    })
+    const cfg = one(
+      render().objects,
+      'ValidatingAdmissionPolicy',
+      'network-dra-ndra-network-dra-claim-config',
+    )
+    const badKeys = (cfg.spec.variables as Obj[]).find(v => v.name === 'badKeys')!
+      .expression as string
+    t.match(badKeys, '"datadir"', 'forbidden keys compare lower-cased')
+    t.match(badKeys, 'startsWith(x)', 'a trailing * matches a prefix')
+    t.match(badKeys, '["cni.dev/"]')
+    const badTypes = (cfg.spec.variables as Obj[]).find(v => v.name === 'badTypes')!
+      .expression as string
+    t.match(badTypes, "t == 'host-device'", 'host-device only for host-interface requests')
   })
 
   t.test('claimConfig modes render their own validations', async t => {
