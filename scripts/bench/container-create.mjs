@@ -2,13 +2,15 @@
 // run by run so machine drift hits all alike:
 //   podman-run-hook     podman run --rm --device <our CDI id> … true  (hook → plugin → CNI ADD)
 //   podman-run-plain    the same podman run without the device        (the runtime's own cost)
+//   attach-in-plugin    the plugin-side attach of each hooked run (pod resolve + CNI ADD via our
+//                       CniRuntime + state write), from the attacher's metrics seam
 //   cni-add-direct      the same CNI chain run by hand: the plugin binary with CNI_* env and the
 //                       config on stdin into a fresh netns (ADD timed; DEL and netns untimed)
 // Between samples the claim is detached and netns removed (untimed), so every hooked run is a
 // fresh ADD, never the idempotent fast path. Reports medians and ratios as a table and JSON
 // (also written to bench-results/container-create.json).
 // usage: node scripts/bench/container-create.mjs [runs=20]   (root; needs `npm run build` first)
-// As a module: `export async function run({ runs })` for scripts/bench/run.mjs.
+// As a module (scripts/bench/run.mjs): `run({ runs })` → `{ text, summary }`.
 import { execFileSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -59,7 +61,10 @@ function render(results, baseline) {
   return [fmt(head), fmt(widths.map(w => '-'.repeat(w))), ...rows.map(fmt)].join('\n')
 }
 
-/** Run the scenario; returns `{ runs, results, derived }`. */
+/** Scenario name for scripts/bench/run.mjs. */
+export const name = 'container-create'
+
+/** Run the scenario; returns `{ text, summary }` (table text; JSON summary). */
 export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HOOK_BIN } = {}) {
   if (!existsSync(hookBin))
     throw new Error(`hook executable ${hookBin} missing: run \`npm run build\` first`)
@@ -103,6 +108,8 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
   const claimUid = randomUUID()
   const socketPath = join(work, 'sock', 'hook.sock')
   const containers = []
+  /** Plugin-side attach latency (resolve + CNI ADD + state write), from the AttachMetrics seam. */
+  const attachMs = []
   let server
   let store
   let specs
@@ -151,6 +158,12 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
       resolver: new PodResolver({ probe }),
       probe,
       logger,
+      metrics: {
+        observeAttach: o => {
+          if (o.outcome === 'added' && o.code === 'OK') attachMs.push(o.seconds * 1000)
+        },
+        observeDetach: () => undefined,
+      },
     })
     server = new HookServer({ socketPath, handler: attacher, logger })
     await server.start()
@@ -171,7 +184,12 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
     ]
     const plugin = networkConfig.plugins[0]
     const stdin = JSON.stringify({ ...plugin, name: netName, cniVersion: networkConfig.cniVersion })
-    const samples = { 'podman-run-hook': [], 'podman-run-plain': [], 'cni-add-direct': [] }
+    const samples = {
+      'podman-run-hook': [],
+      'podman-run-plain': [],
+      'attach-in-plugin': [],
+      'cni-add-direct': [],
+    }
     const warmup = 2
     for (let i = -warmup; i < runs; i++) {
       // 1. container create through our hook (a fresh ADD each time: detached below).
@@ -213,6 +231,7 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
       if (i >= 0) {
         samples['podman-run-hook'].push(a.wallMs)
         samples['podman-run-plain'].push(b.wallMs)
+        samples['attach-in-plugin'].push(attachMs.at(-1))
         samples['cni-add-direct'].push(c.wallMs)
       }
     }
@@ -223,9 +242,14 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
       hookOverheadOverDirectAdd: round(
         (by['podman-run-hook'] - by['podman-run-plain']) / by['cni-add-direct'],
       ),
+      attachInPluginOverDirectAdd: round(by['attach-in-plugin'] / by['cni-add-direct']),
       hookedCreateOverDirectAdd: round(by['podman-run-hook'] / by['cni-add-direct']),
     }
-    return { runs, results, derived, table: render(results, 'cni-add-direct') }
+    const text = [
+      render(results, 'cni-add-direct'),
+      `hook overhead (hooked − plain podman run, medians): ${derived.hookOverheadMsMedian} ms = ${derived.hookOverheadOverDirectAdd}× the direct CNI ADD`,
+    ].join('\n')
+    return { text, summary: { scenario: name, runs, results, derived } }
   } finally {
     for (const name of containers) {
       try {
@@ -249,15 +273,8 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const runs = Number(process.argv[2] ?? 20)
   const out = await run({ runs })
-  console.log(out.table)
-  console.log(
-    `hook overhead (hooked − plain podman run, medians): ${out.derived.hookOverheadMsMedian} ms = ${out.derived.hookOverheadOverDirectAdd}× the direct CNI ADD`,
-  )
-  const json = JSON.stringify(
-    { scenario: 'container-create', runs: out.runs, results: out.results, derived: out.derived },
-    null,
-    2,
-  )
+  console.log(out.text)
+  const json = JSON.stringify(out.summary, null, 2)
   console.log(json)
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true })
   writeFileSync(join(ROOT, 'bench-results', 'container-create.json'), json + '\n')
