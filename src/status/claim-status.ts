@@ -1,0 +1,230 @@
+/**
+ * Writes this driver's entries of a ResourceClaim's `status.devices` by server-side apply
+ * (field manager = driver name, force): one entry per allocated device with a `Ready` condition,
+ * the CNI result as `data` (≤10 KiB, trimmed when bigger) and `networkData`.
+ *
+ * Server-side apply semantics matter here: `status.devices` is a map list keyed by
+ * (driver, pool, device, shareID), and an apply REMOVES entries this manager applied before but
+ * left out now. So every call carries the full set of device entries the driver wants for the
+ * claim, not only the one that just changed.
+ */
+import { DriverError, errorMessage } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { Clock } from '../slices/clock.js'
+import { isRetryable } from './http-status.js'
+
+/** `status.devices[].data` limit (AllocatedDeviceStatusDataMaxLength). */
+export const MAX_DATA_BYTES = 10 * 1024
+/** `networkData.ips` limit (NetworkDeviceDataMaxIPs). */
+export const MAX_NETWORK_IPS = 16
+
+/** The claim being written. */
+export interface ClaimRef {
+  readonly namespace: string
+  readonly name: string
+  readonly uid: string
+  /** `metadata.generation`, recorded as the condition's observedGeneration when known. */
+  readonly generation?: number | undefined
+}
+
+/** Network facts of an attached device (from the CNI result). */
+export interface NetworkData {
+  readonly interfaceName?: string | undefined
+  /** CIDR form, e.g. `10.9.0.5/24`. */
+  readonly ips?: readonly string[] | undefined
+  readonly hardwareAddress?: string | undefined
+}
+
+/** Desired status of one allocated device. */
+export interface DeviceStatus {
+  readonly pool: string
+  readonly device: string
+  readonly shareID?: string | undefined
+  readonly ready: boolean
+  /** CamelCase reason, e.g. `NetworkReady`, `NetworkAttachFailed`, `Pending`. */
+  readonly reason: string
+  readonly message: string
+  /** The CNI result (`data`), when attached. */
+  readonly result?: Readonly<Record<string, unknown>> | undefined
+  readonly networkData?: NetworkData | undefined
+}
+
+/** The part of the Kubernetes API the writer needs. */
+export interface ClaimStatusClient {
+  /** PATCH `resourceclaims/<name>/status` with `application/apply-patch+yaml`, force. */
+  applyStatus(
+    namespace: string,
+    name: string,
+    body: Readonly<Record<string, unknown>>,
+    fieldManager: string,
+  ): Promise<void>
+}
+
+/** Condition timestamps as metav1.Time writes them (RFC 3339, whole seconds). */
+export function kubeTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+/**
+ * The CNI result made to fit `data`: as is when small enough; otherwise `dns`, then `routes`
+ * are dropped; then only `cniVersion`, `interfaces`, `ips`; then only `cniVersion` and `ips`;
+ * `truncated: true` marks any trimmed form.
+ */
+export function trimCniResult(
+  result: Readonly<Record<string, unknown>>,
+  maxBytes: number = MAX_DATA_BYTES,
+): Record<string, unknown> {
+  const size = (v: unknown): number => Buffer.byteLength(JSON.stringify(v))
+  if (size(result) <= maxBytes) return { ...result }
+  const pick = (keys: readonly string[]): Record<string, unknown> => {
+    const out: Record<string, unknown> = {}
+    for (const k of keys) if (result[k] !== undefined) out[k] = result[k]
+    return { ...out, truncated: true }
+  }
+  const withoutDns: Record<string, unknown> = { ...result, truncated: true }
+  delete withoutDns['dns']
+  const candidates: Record<string, unknown>[] = [
+    withoutDns,
+    (() => {
+      const c: Record<string, unknown> = { ...withoutDns }
+      delete c['routes']
+      return c
+    })(),
+    pick(['cniVersion', 'interfaces', 'ips']),
+    pick(['cniVersion', 'ips']),
+  ]
+  for (const c of candidates) if (size(c) <= maxBytes) return c
+  return { cniVersion: result['cniVersion'], truncated: true }
+}
+
+/** networkData within the API limits (unique IPs, at most 16; lengths capped by omission). */
+export function boundedNetworkData(n: NetworkData): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (n.interfaceName !== undefined && n.interfaceName.length <= 256) {
+    out['interfaceName'] = n.interfaceName
+  }
+  if (n.ips !== undefined && n.ips.length > 0) {
+    out['ips'] = [...new Set(n.ips)].slice(0, MAX_NETWORK_IPS)
+  }
+  if (n.hardwareAddress !== undefined && n.hardwareAddress.length <= 128) {
+    out['hardwareAddress'] = n.hardwareAddress
+  }
+  return out
+}
+
+/** The apply body for a claim's `status.devices` entries of this driver. */
+export function buildStatusApply(
+  claim: ClaimRef,
+  driverName: string,
+  devices: readonly DeviceStatus[],
+  transitionTime: (d: DeviceStatus) => string,
+): Record<string, unknown> {
+  return {
+    apiVersion: 'resource.k8s.io/v1',
+    kind: 'ResourceClaim',
+    metadata: { name: claim.name, namespace: claim.namespace, uid: claim.uid },
+    status: {
+      devices: devices.map(d => {
+        const entry: Record<string, unknown> = {
+          driver: driverName,
+          pool: d.pool,
+          device: d.device,
+          ...(d.shareID !== undefined ? { shareID: d.shareID } : {}),
+          conditions: [
+            {
+              type: 'Ready',
+              status: d.ready ? 'True' : 'False',
+              reason: d.reason,
+              message: d.message.slice(0, 32768),
+              lastTransitionTime: transitionTime(d),
+              ...(claim.generation !== undefined ? { observedGeneration: claim.generation } : {}),
+            },
+          ],
+        }
+        if (d.result !== undefined) entry['data'] = trimCniResult(d.result)
+        if (d.networkData !== undefined) {
+          const nd = boundedNetworkData(d.networkData)
+          if (Object.keys(nd).length > 0) entry['networkData'] = nd
+        }
+        return entry
+      }),
+    },
+  }
+}
+
+/** Options of {@link ClaimStatusWriter}. */
+export interface ClaimStatusWriterOptions {
+  readonly client: ClaimStatusClient
+  readonly driverName: string
+  readonly clock: Clock
+  readonly logger: Logger
+  /** Attempts per write (first try included). Default 5. */
+  readonly maxAttempts?: number
+  /** First retry delay, doubled each time up to `maxDelayMs`. Defaults 200 ms / 5 s. */
+  readonly baseDelayMs?: number
+  readonly maxDelayMs?: number
+}
+
+/** Applies device status with retries; remembers condition transition times per device. */
+export class ClaimStatusWriter {
+  readonly #o: Required<ClaimStatusWriterOptions>
+  readonly #transitions = new Map<string, { ready: boolean; time: string }>()
+
+  constructor(opts: ClaimStatusWriterOptions) {
+    this.#o = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 5_000, ...opts }
+  }
+
+  /**
+   * Apply the full set of this driver's device entries for `claim`. Retries conflicts, throttling,
+   * server and network errors with exponential backoff; throws `DriverError('NDRA_KUBE_API')`
+   * when the API refuses the body or the attempts run out.
+   */
+  async write(claim: ClaimRef, devices: readonly DeviceStatus[]): Promise<void> {
+    const body = buildStatusApply(claim, this.#o.driverName, devices, d =>
+      this.#transition(claim, d),
+    )
+    let delay = this.#o.baseDelayMs
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#o.client.applyStatus(claim.namespace, claim.name, body, this.#o.driverName)
+        return
+      } catch (err: unknown) {
+        const last = attempt >= this.#o.maxAttempts || !isRetryable(err)
+        this.#o.logger.warn(
+          {
+            claimUID: claim.uid,
+            namespace: claim.namespace,
+            name: claim.name,
+            attempt,
+            err: errorMessage(err),
+          },
+          last ? 'claim status write failed' : 'claim status write failed; retrying',
+        )
+        if (last) {
+          throw new DriverError(
+            'NDRA_KUBE_API',
+            `writing status of ResourceClaim ${claim.namespace}/${claim.name}: ${errorMessage(err)}`,
+            { cause: err },
+          )
+        }
+        await this.#o.clock.sleep(delay)
+        delay = Math.min(delay * 2, this.#o.maxDelayMs)
+      }
+    }
+  }
+
+  /** Forget a claim's transition times (after unprepare). */
+  forget(claimUid: string): void {
+    for (const k of this.#transitions.keys())
+      if (k.startsWith(`${claimUid}|`)) this.#transitions.delete(k)
+  }
+
+  #transition(claim: ClaimRef, d: DeviceStatus): string {
+    const key = `${claim.uid}|${d.pool}|${d.device}|${d.shareID ?? ''}`
+    const prev = this.#transitions.get(key)
+    if (prev !== undefined && prev.ready === d.ready) return prev.time
+    const time = kubeTime(this.#o.clock.now())
+    this.#transitions.set(key, { ready: d.ready, time })
+    return time
+  }
+}

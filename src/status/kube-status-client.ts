@@ -1,0 +1,53 @@
+/**
+ * The real {@link ClaimStatusClient} and {@link EventClient} through `@kubernetes/client-node`:
+ * server-side apply on `resourceclaims/status` (content type `application/apply-patch+yaml`;
+ * JSON is valid YAML) and core/v1 Event creation.
+ */
+import {
+  CoreV1Api,
+  PatchStrategy,
+  ResourceV1Api,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubeConfig,
+} from '@kubernetes/client-node'
+import { DriverError, errorMessage } from '../errors.js'
+import type { ClaimStatusClient } from './claim-status.js'
+import type { EventClient } from './pod-events.js'
+
+/** Build both clients from a loaded KubeConfig. */
+export function kubeStatusClient(kc: KubeConfig): ClaimStatusClient & EventClient {
+  const resource = kc.makeApiClient(ResourceV1Api)
+  const core = kc.makeApiClient(CoreV1Api)
+  return {
+    async applyStatus(namespace, name, body, fieldManager) {
+      try {
+        await resource.patchNamespacedResourceClaimStatus(
+          { name, namespace, body, fieldManager, force: true },
+          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        )
+      } catch (err: unknown) {
+        throw new DriverError(
+          'NDRA_KUBE_API',
+          `apply status of ${namespace}/${name}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        )
+      }
+    },
+    async createEvent(namespace, event) {
+      try {
+        await core.createNamespacedEvent({ namespace, body: event as unknown as CoreV1Event })
+      } catch (err: unknown) {
+        throw new DriverError(
+          'NDRA_KUBE_API',
+          `create event in ${namespace}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        )
+      }
+    },
+  }
+}

@@ -1,0 +1,43 @@
+// Invariant: the watcher reports the first list and every change (and only changes), keeps the
+// last list when the inventory fails, and stops polling when stopped.
+import t from 'tap'
+import { HostLinkWatcher } from '../../../src/inventory/host-link-watcher.js'
+import type { HostLink } from '../../../src/inventory/host-links.js'
+import { silentLogger } from '../../../src/logger.js'
+import { FakeClock } from '../../fakes/kube-clock.js'
+
+t.test('reports changes only; survives failures; stops', async t => {
+  const clock = new FakeClock()
+  let next: HostLink[] | Error = [{ name: 'a', state: 'up', addresses: [] }]
+  let polls = 0
+  const seen: string[][] = []
+  const w = new HostLinkWatcher({
+    source: {
+      list: () => {
+        polls++
+        return next instanceof Error ? Promise.reject(next) : Promise.resolve(next)
+      },
+    },
+    clock,
+    logger: silentLogger(),
+    intervalMs: 10_000,
+    onChange: links => seen.push(links.map(l => `${l.name}:${l.state}`)),
+  })
+  await w.start()
+  t.same(seen, [['a:up']])
+  await clock.advance(10_000)
+  t.same(seen, [['a:up']], 'unchanged → no report')
+  next = new Error('ip failed')
+  await clock.advance(10_000)
+  t.same(seen, [['a:up']], 'failure keeps the last list')
+  next = [
+    { name: 'a', state: 'down', addresses: [] },
+    { name: 'b', state: 'up', addresses: [] },
+  ]
+  await clock.advance(10_000)
+  t.same(seen, [['a:up'], ['a:down', 'b:up']])
+  w.stop()
+  const before = polls
+  await clock.advance(50_000)
+  t.equal(polls, before, 'no polls after stop')
+})

@@ -1,0 +1,116 @@
+// Invariant: published devices always satisfy the API limits — DNS-label names that never
+// collide, C-identifier attribute names, string values ≤64 (dropped, never truncated), ≤32
+// attributes — and pools split into slices of at most 128 devices (an empty pool is one slice).
+import t from 'tap'
+import {
+  attachmentDevices,
+  hostDeviceName,
+  hostInterfaceDevice,
+  hostInterfaceIndex,
+  poolDevices,
+  splitDevices,
+} from '../../../src/slices/device-builder.js'
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+
+t.test('attachment slots', async t => {
+  const d = attachmentDevices(3)
+  t.same(
+    d.map(x => x.name),
+    ['attachment-0', 'attachment-1', 'attachment-2'],
+  )
+  t.same(d[0]?.attributes, { kind: { string: 'attachment' } })
+})
+
+const names: [string, string | RegExp][] = [
+  ['eth0', 'host-eth0'],
+  ['veth-ab1', 'host-veth-ab1'],
+  ['eth0.100', /^host-eth0-100-[0-9a-f]{6}$/],
+  ['Eth_0', /^host-eth-0-[0-9a-f]{6}$/],
+  ['___', /^host-[0-9a-f]{6}$/],
+  ['enp0s31f6-', /^host-enp0s31f6-[0-9a-f]{6}$/],
+]
+for (const [ifname, want] of names) {
+  t.test(`hostDeviceName(${ifname})`, async t => {
+    const got = hostDeviceName(ifname)
+    t.match(got, want)
+    t.match(got, DNS_LABEL)
+  })
+}
+
+t.test('sanitised names of different interfaces never collide', async t => {
+  t.not(hostDeviceName('eth0.100'), hostDeviceName('eth0_100'))
+  t.not(hostDeviceName('eth0.100'), hostDeviceName('eth0-100'))
+})
+
+t.test('host interface attributes, limits respected', async t => {
+  const d = hostInterfaceDevice({
+    name: 'eth1',
+    mac: '02:00:00:00:00:01',
+    mtu: 9000,
+    driver: 'ixgbe',
+    pciAddress: '0000:3b:00.0',
+    numaNode: 1,
+    state: 'up',
+    addresses: ['fd00::1/64', '192.0.2.10/24', '192.0.2.11/24'],
+  })
+  t.same(d, {
+    name: 'host-eth1',
+    attributes: {
+      kind: { string: 'host-interface' },
+      interfaceName: { string: 'eth1' },
+      macAddress: { string: '02:00:00:00:00:01' },
+      mtu: { int: 9000 },
+      driver: { string: 'ixgbe' },
+      pciAddress: { string: '0000:3b:00.0' },
+      numaNode: { int: 1 },
+      state: { string: 'up' },
+      ipv4: { string: '192.0.2.10/24' },
+      ipv6: { string: 'fd00::1/64' },
+    },
+  })
+  for (const k of Object.keys(d.attributes ?? {})) t.match(k, /^[A-Za-z_][A-Za-z0-9_]{0,31}$/)
+  t.ok(Object.keys(d.attributes ?? {}).length <= 32)
+  const long = hostInterfaceDevice({
+    name: 'x',
+    state: 'up',
+    addresses: [],
+    driver: 'd'.repeat(65),
+  })
+  t.equal(long.attributes?.['driver'], undefined, 'too-long value dropped, not truncated')
+})
+
+t.test('pool order: slots first, then hosts by name; index maps back', async t => {
+  const links = [
+    { name: 'b', state: 'up', addresses: [] },
+    { name: 'a.1', state: 'down', addresses: [] },
+  ]
+  const p = poolDevices(2, links)
+  t.same(p.map(d => d.name).slice(0, 3), ['attachment-0', 'attachment-1', hostDeviceName('a.1')])
+  t.equal(p[3]?.name, 'host-b')
+  const idx = hostInterfaceIndex(links)
+  t.equal(idx.get(hostDeviceName('a.1')), 'a.1')
+  t.equal(idx.get('host-b'), 'b')
+})
+
+const splits: [number, number[]][] = [
+  [0, [0]],
+  [1, [1]],
+  [128, [128]],
+  [129, [128, 1]],
+  [300, [128, 128, 44]],
+]
+for (const [n, want] of splits) {
+  t.test(`split ${n}`, async t => {
+    t.same(
+      splitDevices(attachmentDevices(n)).map(c => c.length),
+      want,
+    )
+  })
+}
+t.test('custom split size', async t => {
+  t.same(
+    splitDevices(attachmentDevices(5), 2).map(c => c.length),
+    [2, 2, 1],
+  )
+})

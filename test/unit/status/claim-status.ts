@@ -1,0 +1,215 @@
+// Invariant: the status apply body has the shape the apiserver validates (one entry per device,
+// Ready condition, data ≤10 KiB, networkData within limits), transition times only move when
+// readiness flips, and writes retry transient failures with backoff but not final ones.
+import t from 'tap'
+import {
+  ClaimStatusWriter,
+  boundedNetworkData,
+  buildStatusApply,
+  kubeTime,
+  trimCniResult,
+  type DeviceStatus,
+} from '../../../src/status/claim-status.js'
+import { httpStatusOf, isRetryable } from '../../../src/status/http-status.js'
+import { DriverError } from '../../../src/errors.js'
+import { silentLogger } from '../../../src/logger.js'
+import { FakeClock } from '../../fakes/kube-clock.js'
+import { FakeStatusClient } from '../../fakes/kube-status-client.js'
+
+const claim = { namespace: 'ns', name: 'c', uid: 'u1', generation: 2 }
+const result = {
+  cniVersion: '1.0.0',
+  interfaces: [{ name: 'net1', mac: '02:00:00:00:00:01', sandbox: '/proc/1/ns/net' }],
+  ips: [{ address: '10.9.0.5/24', interface: 0 }],
+}
+/** lastTransitionTime of the first device's condition in an apply body. */
+function cond(body: unknown): string {
+  const b = body as { status: { devices: { conditions: { lastTransitionTime: string }[] }[] } }
+  return b.status.devices[0]!.conditions[0]!.lastTransitionTime
+}
+
+const ready: DeviceStatus = {
+  pool: 'node-a',
+  device: 'attachment-0',
+  ready: true,
+  reason: 'NetworkReady',
+  message: 'net1 attached',
+  result,
+  networkData: {
+    interfaceName: 'net1',
+    ips: ['10.9.0.5/24'],
+    hardwareAddress: '02:00:00:00:00:01',
+  },
+}
+
+t.test('apply body shape', async t => {
+  const body = buildStatusApply(
+    claim,
+    'network-dra.dev',
+    [
+      ready,
+      {
+        pool: 'node-a',
+        device: 'attachment-1',
+        shareID: 's',
+        ready: false,
+        reason: 'NetworkAttachFailed',
+        message: 'boom',
+      },
+    ],
+    () => '2026-01-02T03:04:05Z',
+  )
+  t.same(body, {
+    apiVersion: 'resource.k8s.io/v1',
+    kind: 'ResourceClaim',
+    metadata: { name: 'c', namespace: 'ns', uid: 'u1' },
+    status: {
+      devices: [
+        {
+          driver: 'network-dra.dev',
+          pool: 'node-a',
+          device: 'attachment-0',
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'NetworkReady',
+              message: 'net1 attached',
+              lastTransitionTime: '2026-01-02T03:04:05Z',
+              observedGeneration: 2,
+            },
+          ],
+          data: result,
+          networkData: {
+            interfaceName: 'net1',
+            ips: ['10.9.0.5/24'],
+            hardwareAddress: '02:00:00:00:00:01',
+          },
+        },
+        {
+          driver: 'network-dra.dev',
+          pool: 'node-a',
+          device: 'attachment-1',
+          shareID: 's',
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'NetworkAttachFailed',
+              message: 'boom',
+              lastTransitionTime: '2026-01-02T03:04:05Z',
+              observedGeneration: 2,
+            },
+          ],
+        },
+      ],
+    },
+  })
+})
+
+t.test('kubeTime drops milliseconds', async t => {
+  t.equal(kubeTime(new Date('2026-01-02T03:04:05.678Z')), '2026-01-02T03:04:05Z')
+})
+
+t.test('trimCniResult keeps ≤10 KiB, trimming least useful parts first', async t => {
+  t.same(trimCniResult(result), result, 'small result untouched')
+  const routes = Array.from({ length: 400 }, (_, i) => ({
+    dst: `10.${i % 250}.0.0/16`,
+    gw: '10.9.0.1',
+  }))
+  const big = {
+    ...result,
+    routes,
+    dns: { nameservers: Array.from({ length: 10 }, () => '1.1.1.1'), search: ['x'.repeat(200)] },
+  }
+  const t1 = trimCniResult(big)
+  t.ok(Buffer.byteLength(JSON.stringify(t1)) <= 10240)
+  t.equal(t1['routes'], undefined)
+  t.equal(t1['truncated'], true)
+  t.same(t1['ips'], result.ips)
+  const onlyDns = trimCniResult({ ...result, dns: { search: ['y'.repeat(11000)] } })
+  t.same(onlyDns, { ...result, truncated: true }, 'dropping dns suffices')
+  const huge = trimCniResult({
+    cniVersion: '1.0.0',
+    ips: Array.from({ length: 2000 }, () => ({ address: '10.0.0.1/24' })),
+  })
+  t.same(huge, { cniVersion: '1.0.0', truncated: true })
+  const ifaces = trimCniResult(
+    { ...result, interfaces: Array.from({ length: 400 }, () => ({ name: 'x'.repeat(30) })) },
+    2000,
+  )
+  t.same(ifaces, { cniVersion: '1.0.0', ips: result.ips, truncated: true })
+})
+
+t.test('boundedNetworkData', async t => {
+  const ips = Array.from({ length: 20 }, (_, i) => `10.0.0.${i}/24`)
+  t.same(
+    boundedNetworkData({
+      interfaceName: 'x'.repeat(257),
+      ips: [...ips, ips[0]!],
+      hardwareAddress: 'h'.repeat(129),
+    }),
+    { ips: ips.slice(0, 16) },
+  )
+  t.same(boundedNetworkData({ ips: [] }), {})
+})
+
+t.test('writer: field manager, retries with backoff, transition time stability', async t => {
+  const client = new FakeStatusClient()
+  const clock = new FakeClock()
+  const w = new ClaimStatusWriter({
+    client,
+    driverName: 'network-dra.dev',
+    clock,
+    logger: silentLogger(),
+  })
+  client.failures = [500, 409, 429]
+  await w.write(claim, [ready])
+  t.same(clock.sleeps, [200, 400, 800])
+  t.equal(client.applies.length, 1)
+  t.equal(client.applies[0]?.fieldManager, 'network-dra.dev')
+  const firstTime = cond(client.applies[0]?.body)
+  t.equal(firstTime, '2026-01-02T03:04:05Z')
+  await clock.advance(60_000)
+  await w.write(claim, [ready])
+  t.equal(cond(client.applies[1]?.body), firstTime, 'same readiness keeps the time')
+  await w.write(claim, [{ ...ready, ready: false, reason: 'NetworkAttachFailed', message: 'x' }])
+  t.not(cond(client.applies[2]?.body), firstTime, 'flip moves it')
+  w.forget('u1')
+  await clock.advance(1_000)
+  await w.write(claim, [{ ...ready, ready: false, reason: 'NetworkAttachFailed', message: 'x' }])
+  t.not(cond(client.applies[3]?.body), cond(client.applies[2]?.body), 'forgotten → new time')
+})
+
+t.test('writer: final errors are not retried; attempts are bounded', async t => {
+  const client = new FakeStatusClient()
+  const clock = new FakeClock()
+  const w = new ClaimStatusWriter({
+    client,
+    driverName: 'd',
+    clock,
+    logger: silentLogger(),
+    maxAttempts: 3,
+    baseDelayMs: 100,
+    maxDelayMs: 150,
+  })
+  client.failures = [422]
+  await t.rejects(w.write(claim, [ready]), {
+    code: 'NDRA_KUBE_API',
+    message: /writing status of ResourceClaim ns\/c: HTTP 422/,
+  })
+  t.same(clock.sleeps, [])
+  client.failures = [503, 503, 503, 503]
+  await t.rejects(w.write(claim, [ready]), DriverError)
+  t.same(clock.sleeps, [100, 150])
+  t.equal(client.applies.length, 0)
+})
+
+t.test('http status helpers', async t => {
+  t.equal(httpStatusOf(new DriverError('NDRA_KUBE_API', 'x', { cause: { code: 404 } })), 404)
+  t.equal(httpStatusOf(new Error('net')), undefined)
+  t.equal(httpStatusOf({ code: 'ECONNRESET' }), undefined)
+  t.ok(isRetryable(new Error('net')))
+  t.notOk(isRetryable({ code: 403 }))
+  t.ok(isRetryable({ code: 502 }))
+})
