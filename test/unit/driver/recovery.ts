@@ -1,0 +1,90 @@
+// Invariants: recovery re-writes missing specs of prepared claims, removes specs no claim owns,
+// runs CNI GC with exactly the prepared claims as the valid set, and keeps going past failures.
+import t from 'tap'
+import type { ClaimRecord, PluginState } from '../../../src/state/state-types.js'
+import { recover } from '../../../src/driver/recovery.js'
+import { silentLogger } from '../../../src/logger.js'
+
+const record = (uid: string): ClaimRecord => ({
+  uid,
+  namespace: 'ns',
+  name: uid,
+  plans: [
+    {
+      request: 'net',
+      pool: 'n',
+      device: 'attachment-0',
+      networkConfig: {},
+      ifName: 'net1',
+      capabilityArgs: {},
+      cniArgs: [],
+    },
+  ],
+  cdiDeviceIds: [`x/y=${uid}-attachment-0`],
+  attachments: [],
+  preparedAt: '2026-01-01T00:00:00Z',
+})
+const state = (uids: string[]): PluginState => ({
+  apiVersion: 'network-dra.state/v1',
+  kind: 'PluginState',
+  claims: Object.fromEntries(uids.map(u => [u, record(u)])),
+})
+
+t.test('recovery table', async t => {
+  const files = new Set(['a', 'orphan', 'bad-orphan'])
+  const written: string[] = []
+  let gcValid: string[] = []
+  const report = await recover({
+    state: () => state(['a', 'b', 'c']),
+    specs: {
+      exists: async uid => files.has(uid),
+      write: async (uid, devices) => {
+        if (uid === 'c') throw new Error('disk full')
+        written.push(`${uid}:${devices.map(d => d.device).join(',')}`)
+        files.add(uid)
+        return []
+      },
+      remove: async uid => {
+        if (uid === 'bad-orphan') throw new Error('EBUSY')
+        files.delete(uid)
+      },
+      listClaimUids: async () => [...files],
+    },
+    gc: {
+      garbageCollect: async valid => {
+        gcValid = [...valid]
+        return {
+          detachedClaims: [],
+          deletedCacheEntries: ['net-sb1-net1'],
+          errors: ['net-sb2-net1: boom'],
+        }
+      },
+    },
+    logger: silentLogger(),
+  })
+  t.same(written, ['b:attachment-0'])
+  t.same(report.specsRewritten, ['b'])
+  t.same(report.specsRemoved, ['orphan'])
+  t.same(report.cacheEntriesDeleted, ['net-sb1-net1'])
+  t.same(gcValid.sort(), ['a', 'b', 'c'])
+  t.same(report.errors, [
+    're-writing CDI spec of claim c: disk full',
+    'removing orphan CDI spec of claim bad-orphan: EBUSY',
+    'net-sb2-net1: boom',
+  ])
+})
+
+t.test('a failing listing or GC is reported, not thrown', async t => {
+  const report = await recover({
+    state: () => state([]),
+    specs: {
+      exists: async () => true,
+      write: async () => [],
+      remove: async () => undefined,
+      listClaimUids: async () => Promise.reject(new Error('EACCES')),
+    },
+    gc: { garbageCollect: async () => Promise.reject(new Error('cache unreadable')) },
+    logger: silentLogger(),
+  })
+  t.same(report.errors, ['listing CDI specs: EACCES', 'CNI garbage collection: cache unreadable'])
+})
