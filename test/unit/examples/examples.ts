@@ -1,0 +1,196 @@
+// Invariant: every manifest in examples/ parses, uses only the expected kinds and apiVersions
+// (DRA objects are resource.k8s.io/v1), every container of a pod that claims devices lists those
+// claims in resources.claims (CDI reaches only those containers), every referenced claim or
+// template exists in the same file (or is demo A's claim for demo B), pods never resolve through
+// the node's resolver, and every CNIConfig passes the driver's own strict config parser and (for
+// tenant-written claims) the default admin policy.
+import { readFileSync, readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { parseAllDocuments } from 'yaml'
+import { validateCniConfig } from '../../../src/claims/cni-config.js'
+import { DEFAULT_POLICY, networkPolicyProblems } from '../../../src/claims/policy.js'
+
+// Parsed manifests are untyped JSON; the assertions probe into them directly.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples')
+const DRIVER = 'network-dra.dev'
+const TEST_IMAGE = 'localhost/network-dra-test:v1'
+
+const expected: Record<string, string[]> = {
+  'demo-a.yaml': ['ResourceClaim', 'Pod'],
+  'demo-b.yaml': ['Pod'],
+  'demo-c.yaml': ['ResourceClaimTemplate', 'Deployment'],
+  'host-interface.yaml': ['ResourceClaim', 'Pod'],
+  'admin-network.yaml': ['DeviceClass', 'ResourceClaim', 'Pod'],
+}
+const apiVersions: Record<string, string> = {
+  ResourceClaim: 'resource.k8s.io/v1',
+  ResourceClaimTemplate: 'resource.k8s.io/v1',
+  DeviceClass: 'resource.k8s.io/v1',
+  Pod: 'v1',
+  Deployment: 'apps/v1',
+}
+
+function load(file: string): Obj[] {
+  const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8'))
+  for (const d of docs) {
+    if (d.errors.length > 0) throw new Error(`${file}: ${d.errors.map(e => e.message).join('; ')}`)
+  }
+  return docs.map(d => d.toJS() as Obj | null).filter((o): o is Obj => o !== null)
+}
+
+function podSpecs(objects: Obj[]): { name: string; spec: Obj }[] {
+  return objects.flatMap(o => {
+    if (o.kind === 'Pod') return [{ name: o.metadata.name as string, spec: o.spec as Obj }]
+    if (o.kind === 'Deployment')
+      return [{ name: o.metadata.name as string, spec: o.spec.template.spec as Obj }]
+    return []
+  })
+}
+
+function opaqueConfigs(objects: Obj[]): { where: string; opaque: Obj }[] {
+  return objects.flatMap(o => {
+    const configs: Obj[] =
+      o.kind === 'ResourceClaim'
+        ? (o.spec.devices.config ?? [])
+        : o.kind === 'ResourceClaimTemplate'
+          ? (o.spec.spec.devices.config ?? [])
+          : o.kind === 'DeviceClass'
+            ? (o.spec.config ?? [])
+            : []
+    return configs.map(c => ({ where: `${o.kind}/${o.metadata.name}`, opaque: c.opaque as Obj }))
+  })
+}
+
+t.test('the examples directory holds exactly the documented manifests', async t => {
+  const files = readdirSync(dir).filter(f => f.endsWith('.yaml'))
+  t.same(files.sort(), Object.keys(expected).sort())
+  t.ok(readFileSync(join(dir, 'README.md'), 'utf8').includes('## demo-a.yaml'))
+})
+
+for (const [file, kinds] of Object.entries(expected)) {
+  t.test(file, async t => {
+    const objects = load(file)
+    t.same(
+      objects.map(o => o.kind),
+      kinds,
+      'kinds in order',
+    )
+    for (const o of objects) {
+      t.equal(o.apiVersion, apiVersions[o.kind as string], `${o.kind} apiVersion`)
+      t.ok(o.metadata?.name, `${o.kind} has a name`)
+      t.equal(o.metadata.namespace, undefined, `${o.kind} is applied into the caller's namespace`)
+    }
+
+    const claimNames = new Set(
+      objects.filter(o => o.kind === 'ResourceClaim').map(o => o.metadata.name as string),
+    )
+    const templateNames = new Set(
+      objects.filter(o => o.kind === 'ResourceClaimTemplate').map(o => o.metadata.name as string),
+    )
+    for (const { name, spec } of podSpecs(objects)) {
+      t.equal(spec.dnsPolicy, 'None', `${name}: no node resolver`)
+      t.same(spec.dnsConfig, { nameservers: ['127.0.0.1'] }, `${name}: loopback nameserver`)
+      const podClaims = (spec.resourceClaims ?? []) as Obj[]
+      t.ok(podClaims.length > 0, `${name} claims a network`)
+      for (const pc of podClaims) {
+        if (pc.resourceClaimName !== undefined) {
+          const known =
+            claimNames.has(pc.resourceClaimName) ||
+            (file === 'demo-b.yaml' && pc.resourceClaimName === 'demo-a-net')
+          t.ok(known, `${name}: claim ${pc.resourceClaimName} is defined`)
+        } else {
+          t.ok(
+            templateNames.has(pc.resourceClaimTemplateName),
+            `${name}: template ${pc.resourceClaimTemplateName} is defined`,
+          )
+        }
+      }
+      for (const c of spec.containers as Obj[]) {
+        t.equal(c.image, TEST_IMAGE, `${name}/${c.name} image`)
+        t.equal(c.imagePullPolicy, 'Never', `${name}/${c.name} never pulls`)
+        const listed = ((c.resources?.claims ?? []) as Obj[]).map(x => x.name as string).sort()
+        t.same(
+          listed,
+          podClaims.map(pc => pc.name as string).sort(),
+          `${name}/${c.name} lists every pod claim in resources.claims`,
+        )
+      }
+    }
+
+    const requestClasses = objects.flatMap(o => {
+      const devices =
+        o.kind === 'ResourceClaim'
+          ? o.spec.devices
+          : o.kind === 'ResourceClaimTemplate'
+            ? o.spec.spec.devices
+            : undefined
+      return devices
+        ? ((devices.requests ?? []) as Obj[]).map(r => r.exactly.deviceClassName as string)
+        : []
+    })
+    for (const cls of requestClasses) {
+      t.ok(cls.endsWith(`.${DRIVER}`), `request class ${cls} belongs to the driver`)
+    }
+
+    for (const { where, opaque } of opaqueConfigs(objects)) {
+      t.equal(opaque.driver, DRIVER, `${where}: opaque config targets the driver`)
+      const v = validateCniConfig(opaque.parameters)
+      t.ok(v.ok, `${where}: CNIConfig is well-formed ${v.ok ? '' : v.errors.join('; ')}`)
+      t.equal(opaque.parameters.apiVersion, 'network-dra.dev/v1alpha1')
+      t.equal(opaque.parameters.kind, 'CNIConfig')
+      t.equal(opaque.parameters.interfaceName, 'net1')
+      const tenant = !where.startsWith('DeviceClass/')
+      const problems = networkPolicyProblems(opaque.parameters.network, DEFAULT_POLICY, {
+        source: tenant ? 'claim' : 'class',
+        path: `${where}.network`,
+        hostInterface: file === 'host-interface.yaml' ? 'ndra-hostif0' : undefined,
+      })
+      t.same(
+        problems,
+        [],
+        `${where}: passes the default policy as ${tenant ? 'tenant' : 'admin'} config`,
+      )
+    }
+  })
+}
+
+t.test('demo contents match the README', async t => {
+  const subnetOf = (file: string): string => {
+    const cfg = opaqueConfigs(load(file))[0]!.opaque.parameters
+    const ipam = cfg.network.plugins[0].ipam
+    return ipam.type === 'host-local' ? ipam.ranges[0][0].subnet : ipam.addresses[0].address
+  }
+  t.equal(subnetOf('demo-a.yaml'), '10.10.1.0/24')
+  t.equal(subnetOf('demo-c.yaml'), '10.10.3.0/24')
+  t.equal(subnetOf('admin-network.yaml'), '10.10.4.0/24')
+  t.equal(subnetOf('host-interface.yaml'), '10.10.5.10/24')
+  for (const f of ['demo-a.yaml', 'demo-c.yaml', 'admin-network.yaml']) {
+    t.equal(
+      opaqueConfigs(load(f))[0]!.opaque.parameters.network.plugins[0].master,
+      'ndra-demo0',
+      `${f} uses the e2e link`,
+    )
+  }
+  const deployment = load('demo-c.yaml').find(o => o.kind === 'Deployment')!
+  t.equal(deployment.spec.replicas, 2)
+  const admin = load('admin-network.yaml')
+  const claim = admin.find(o => o.kind === 'ResourceClaim')!
+  t.equal(claim.spec.devices.config, undefined, 'the admin-network claim carries no CNI config')
+  t.equal(
+    admin.find(o => o.kind === 'DeviceClass')!.spec.selectors[0].cel.expression,
+    'device.driver == "network-dra.dev" && device.attributes["network-dra.dev"].kind == "attachment"',
+  )
+  const hostif = load('host-interface.yaml').find(o => o.kind === 'ResourceClaim')!
+  t.equal(hostif.spec.devices.requests[0].exactly.deviceClassName, 'host-interface.network-dra.dev')
+  t.equal(hostif.spec.devices.config[0].opaque.parameters.network.plugins[0].type, 'host-device')
+  t.equal(
+    hostif.spec.devices.config[0].opaque.parameters.network.plugins[0].device,
+    undefined,
+    'the driver pins the device',
+  )
+})
