@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
+
+/* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
 import { validateCniConfig } from '../../../src/claims/cni-config.js'
 import { DEFAULT_POLICY, networkPolicyProblems } from '../../../src/claims/policy.js'
 
