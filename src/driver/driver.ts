@@ -1,0 +1,299 @@
+/**
+ * The network-dra kubelet plugin, composed: state store, CDI writer, CNI runtime, attacher, hook
+ * server, kubelet plugin (registration + DRA), ResourceSlice publisher, host-link inventory, claim
+ * status, metrics and health.
+ *
+ * Start-up order:
+ *  1. open the state store (a corrupt or unknown-version file stops start-up: never reset);
+ *  2. recover: re-write missing CDI specs, drop orphan specs, garbage-collect CNI attachments;
+ *  3. start the hook server, so containers of already-prepared claims can attach again;
+ *  4. take the first host-link inventory (when host interfaces are published);
+ *  5. start the kubelet plugin: DRA socket first, then the registration socket;
+ *  6. start publishing ResourceSlices (re-created whenever the kubelet wipes them);
+ *  7. serve /metrics, /healthz, /readyz.
+ *
+ * Shutdown order (SIGTERM):
+ *  1. stop the kubelet plugin: registration socket removed, running prepares drained;
+ *  2. stop the hook server after in-flight attaches finish (no attach is lost mid-way);
+ *  3. stop the slice publisher and the inventory (slices stay; the next instance takes them over);
+ *  4. stop the HTTP server and close the state store.
+ */
+import type { KubeConfig } from '@kubernetes/client-node'
+import { ResourceV1Api } from '@kubernetes/client-node'
+import { Attacher, type AttachMetrics } from '../attach/attacher.js'
+import { FsNetnsProbe } from '../attach/attach-netns-probe.js'
+import { HookServer } from '../attach/hook-server.js'
+import { KeyedMutex } from '../attach/keyed-mutex.js'
+import { PodResolver } from '../attach/pod-resolver.js'
+import { CdiSpecWriter } from '../cdi/spec-writer.js'
+import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
+import { ProcessExec } from '../cni/exec.js'
+import { CniRuntime } from '../cni/runtime.js'
+import type { Config } from '../config.js'
+import { HostLinkInventory } from '../inventory/host-links.js'
+import { HostLinkWatcher } from '../inventory/host-link-watcher.js'
+import { KubeClaimReader } from '../kube/claim-reader.js'
+import { KubeletPlugin } from '../kubelet/kubelet-plugin.js'
+import type { Logger } from '../logger.js'
+import { HttpServer } from '../observability/http-server.js'
+import { MeasuredExec } from '../observability/measured-exec.js'
+import type { Metrics } from '../observability/metrics.js'
+import { systemClock } from '../slices/clock.js'
+import { hostInterfaceIndex, poolDevices } from '../slices/device-builder.js'
+import { kubeSliceClient } from '../slices/kube-slice-client.js'
+import { SlicePublisher } from '../slices/slice-publisher.js'
+import { StateStore } from '../state/store.js'
+import { ClaimStatusWriter } from '../status/claim-status.js'
+import { kubeStatusClient } from '../status/kube-status-client.js'
+import { PodEventRecorder } from '../status/pod-events.js'
+import { ClaimPlanner } from './claim-planner.js'
+import { execaRunner } from './command-runner.js'
+import { MeasuredPreparer } from './measured-preparer.js'
+import { PrepareService } from './prepare-service.js'
+import { recover } from './recovery.js'
+import { StatusObserver } from './status-observer.js'
+
+export interface DriverOptions {
+  readonly config: Config
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly kubeConfig: KubeConfig
+  /** Environment CNI plugins inherit (libcni passes the runtime's own environment). */
+  readonly pluginEnv: Readonly<Record<string, string | undefined>>
+}
+
+/** How long shutdown lets running attaches and prepares finish. */
+const SHUTDOWN_GRACE_MS = 20_000
+/** Host-link inventory poll interval. */
+const HOST_LINK_POLL_MS = 10_000
+
+function attachMetrics(m: Metrics): AttachMetrics {
+  return {
+    observeAttach: o => {
+      m.attachTotal.inc({ result: o.outcome, code: o.code })
+      m.attachDuration.observe({ result: o.outcome }, o.seconds)
+      if (o.code !== 'OK') m.errorsTotal.inc({ code: o.code })
+    },
+    observeDetach: o => {
+      if (o.code !== 'OK') m.errorsTotal.inc({ code: o.code })
+    },
+  }
+}
+
+export class Driver {
+  readonly #o: DriverOptions
+  #store: StateStore | undefined
+  #hook: HookServer | undefined
+  #plugin: KubeletPlugin | undefined
+  #publisher: SlicePublisher | undefined
+  #watcher: HostLinkWatcher | undefined
+  #http: HttpServer | undefined
+  #slicesPublished = false
+
+  constructor(opts: DriverOptions) {
+    this.#o = opts
+  }
+
+  async start(): Promise<void> {
+    const { config: c, logger, metrics, kubeConfig } = this.#o
+    const policy: Policy = c.policyFile === '' ? DEFAULT_POLICY : await loadPolicyFile(c.policyFile)
+    const store = await StateStore.open({
+      dir: c.stateDir,
+      logger: logger.child({ component: 'state' }),
+    })
+    this.#store = store
+    const specs = new CdiSpecWriter({
+      cdiRoot: c.cdiRoot,
+      driverName: c.driverName,
+      hookPath: c.hookPath,
+      hookSocket: c.hookSocket,
+      hookTimeoutSeconds: c.hookTimeoutSeconds,
+    })
+    const exec = new MeasuredExec(
+      new ProcessExec(
+        c.cniHostMountNs ? { wrapper: ['nsenter', '--mount=/proc/1/ns/mnt', '--'] } : {},
+      ),
+      metrics.cniPluginDuration,
+    )
+    const cni = new CniRuntime({
+      binDirs: c.cniBinDirs,
+      cacheDir: c.cniCacheDir,
+      pluginTimeoutMs: c.cniPluginTimeoutSeconds * 1000,
+      exec,
+      parentEnv: this.#o.pluginEnv,
+    })
+    const statusClient = kubeStatusClient(kubeConfig)
+    const observer = new StatusObserver({
+      claims: store,
+      writer: new ClaimStatusWriter({
+        client: statusClient,
+        driverName: c.driverName,
+        clock: systemClock,
+        logger: logger.child({ component: 'claim-status' }),
+      }),
+      events: new PodEventRecorder({
+        client: statusClient,
+        driverName: c.driverName,
+        nodeName: c.nodeName,
+        clock: systemClock,
+        logger: logger.child({ component: 'events' }),
+      }),
+      logger,
+    })
+    const probe = new FsNetnsProbe()
+    const attacher = new Attacher({
+      store,
+      cni,
+      resolver: new PodResolver({ probe }),
+      probe,
+      logger: logger.child({ component: 'attacher' }),
+      observer,
+      metrics: attachMetrics(metrics),
+    })
+
+    await recover({ state: () => store.snapshot(), specs, gc: attacher, logger })
+    metrics.preparedClaims.set(Object.keys(store.snapshot().claims).length)
+
+    this.#hook = new HookServer({
+      socketPath: c.hookSocket,
+      handler: attacher,
+      logger: logger.child({ component: 'hook-server' }),
+    })
+    await this.#hook.start()
+
+    const publisher = new SlicePublisher({
+      client: kubeSliceClient(kubeConfig),
+      driverName: c.driverName,
+      nodeName: c.nodeName,
+      clock: systemClock,
+      logger: logger.child({ component: 'slices' }),
+    })
+    this.#publisher = publisher
+    let hostIfaces = new Map<string, string>()
+    const publish = (links: Parameters<typeof poolDevices>[1]): void => {
+      hostIfaces = hostInterfaceIndex(links)
+      const devices = poolDevices(c.attachmentSlots, links)
+      metrics.publishedDevices.set(devices.length)
+      publisher.setDevices(devices)
+    }
+    publish([])
+    if (c.hostInterfaces !== '') {
+      this.#watcher = new HostLinkWatcher({
+        source: new HostLinkInventory({
+          runner: execaRunner,
+          nameFilter: new RegExp(c.hostInterfaces),
+        }),
+        clock: systemClock,
+        logger: logger.child({ component: 'host-links' }),
+        intervalMs: HOST_LINK_POLL_MS,
+        onChange: publish,
+      })
+      await this.#watcher.start()
+    }
+
+    const preparer = new PrepareService({
+      reader: new KubeClaimReader(kubeConfig.makeApiClient(ResourceV1Api)),
+      planner: new ClaimPlanner({
+        driverName: c.driverName,
+        nodeName: c.nodeName,
+        policy,
+        hostInterface: device => hostIfaces.get(device),
+      }),
+      store,
+      specs,
+      detacher: attacher,
+      claimLocks: new KeyedMutex(),
+      concurrency: c.prepareConcurrency,
+      logger: logger.child({ component: 'prepare' }),
+      observer: {
+        onError: code => {
+          metrics.errorsTotal.inc({ code })
+        },
+        onPreparedCount: n => {
+          metrics.preparedClaims.set(n)
+        },
+      },
+    })
+    const plugin = new KubeletPlugin({
+      driverName: c.driverName,
+      registrarDir: c.kubeletRegistrarDir,
+      pluginsDir: c.kubeletPluginsDir,
+      ...(c.podUid === '' ? {} : { podUid: c.podUid }),
+      preparer: new MeasuredPreparer(preparer, metrics),
+      logger: logger.child({ component: 'kubelet-plugin' }),
+      shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    })
+    this.#plugin = plugin
+    await plugin.start()
+    void plugin.waitRegistered(120_000).then(
+      () => {
+        metrics.registered.set(1)
+      },
+      (err: unknown) => {
+        logger.warn({ err: String(err) }, 'kubelet has not confirmed the registration yet')
+      },
+    )
+
+    await publisher.start()
+    this.#slicesPublished = publisher.generation >= 0
+
+    if (c.httpAddress !== '') {
+      this.#http = new HttpServer({
+        address: c.httpAddress,
+        registry: metrics.registry,
+        liveness: [
+          {
+            name: 'kubelet-plugin',
+            check: async () => {
+              const h = await plugin.probeHealth()
+              // Not yet registered is not a liveness failure; a dead socket is.
+              return h.status === 'SERVING' || !plugin.registrationStatus().registered
+                ? undefined
+                : h.reason
+            },
+          },
+        ],
+        readiness: [
+          {
+            name: 'registration',
+            check: () =>
+              plugin.registrationStatus().registered
+                ? undefined
+                : 'kubelet has not confirmed the registration',
+          },
+          {
+            name: 'resourceslices',
+            check: () => {
+              this.#slicesPublished ||= publisher.generation >= 0
+              return this.#slicesPublished ? undefined : 'ResourceSlices not published yet'
+            },
+          },
+        ],
+        logger: logger.child({ component: 'http' }),
+      })
+      await this.#http.start()
+    }
+    logger.info(
+      { node: c.nodeName, driver: c.driverName, sockets: plugin.paths },
+      'network-dra plugin started',
+    )
+  }
+
+  async stop(): Promise<void> {
+    const log = this.#o.logger
+    const step = async (name: string, fn: () => Promise<void> | void): Promise<void> => {
+      try {
+        await fn()
+      } catch (err) {
+        log.error({ err: String(err), step: name }, 'shutdown step failed')
+      }
+    }
+    await step('kubelet plugin', () => this.#plugin?.stop())
+    await step('hook server', () => this.#hook?.stop(SHUTDOWN_GRACE_MS))
+    await step('slice publisher', () => this.#publisher?.stop())
+    await step('host links', () => this.#watcher?.stop())
+    await step('http', () => this.#http?.stop())
+    await step('state store', () => this.#store?.close())
+    log.info('network-dra plugin stopped')
+  }
+}
