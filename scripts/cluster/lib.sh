@@ -344,7 +344,17 @@ ndra_record_host_state() {
     v="$(sysctl -n "$k" 2>/dev/null)" || continue
     printf '%s=%s\n' "$k" "$v" >>"$STATE/sysctl.orig"
   done
-  findmnt -n -o PROPAGATION / >"$STATE/root-propagation.orig"
+  # Pod netns live in /run/netns; the plugin mounts it with HostToContainer propagation, which
+  # containerd accepts only from a shared or slave mount. Make it one (as `ip netns add` does)
+  # instead of making / rshared, which cannot be undone exactly (over-mounted targets).
+  mkdir -p /run/netns
+  if ! mountpoint -q /run/netns; then
+    mount --bind /run/netns /run/netns
+    echo bind >"$STATE/netns-mount.orig"
+  else
+    findmnt -n -o PROPAGATION /run/netns | head -1 >"$STATE/netns-mount.orig"
+  fi
+  [[ "$(findmnt -n -o PROPAGATION /run/netns | head -1)" == shared ]] || mount --make-shared /run/netns
   : >"$STATE/created-dirs"
   for d in "$KUBELET_ROOT" /var/log/containers /etc/cdi /var/run/cdi; do
     [[ -e $d ]] || echo "$d" >>"$STATE/created-dirs"
@@ -363,13 +373,14 @@ ndra_restore_host_state() {
     done <"$STATE/sysctl.orig"
     rm -f "$STATE/sysctl.orig"
   fi
-  if [[ -f "$STATE/root-propagation.orig" ]]; then
-    case "$(cat "$STATE/root-propagation.orig")" in
-      private) mount --make-rprivate / ;;
-      slave) mount --make-rslave / ;;
-      shared) : ;;
+  if [[ -f "$STATE/netns-mount.orig" ]]; then
+    case "$(cat "$STATE/netns-mount.orig")" in
+      # Our bind mount goes only if nobody (another test's netns) still has a mount below it.
+      bind) if ! findmnt -rn -o TARGET | grep -q '^/run/netns/'; then umount /run/netns 2>/dev/null || true; fi ;;
+      private*) mount --make-private /run/netns ;;
+      slave*) mount --make-slave /run/netns ;;
     esac
-    rm -f "$STATE/root-propagation.orig"
+    rm -f "$STATE/netns-mount.orig"
   fi
 }
 

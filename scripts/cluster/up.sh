@@ -63,7 +63,6 @@ ndra_record_host_state
 # ---- host preparation ----------------------------------------------------------------------
 sysctl -q -w net.ipv4.ip_forward=1
 sysctl -q -w net.bridge.bridge-nf-call-iptables=1 2>/dev/null || true
-[[ "$(findmnt -n -o PROPAGATION /)" == shared ]] || mount --make-rshared /
 mkdir -p /etc/cdi /var/run/cdi "$KUBELET_ROOT/plugins_registry" "$KUBELET_ROOT/plugins" \
   "$STATE/manifests" "$STATE/pod-logs" "$STATE/cni/ipam" "$CNI_CONF_DIR" "$CTRD_ROOT" "$CTRD_STATE"
 
