@@ -46,7 +46,7 @@ export type AttachOutcome =
 
 /** First backoff and its cap; short because a pod's creation waits on it. */
 export const BACKOFF_INITIAL_MS = 25
-export const BACKOFF_MAX_MS = 400
+export const BACKOFF_MAX_MS = 200
 
 const RETRYABLE_TRANSPORT = new Set([
   'ENOENT',
@@ -88,7 +88,11 @@ export async function attachWithRetry(opts: AttachWithRetryOptions): Promise<Att
   for (;;) {
     const remaining = opts.deadline - now()
     if (remaining <= 0) {
-      return { ok: false, attempts, reason: `no answer before the deadline; last error: ${lastError}` }
+      return {
+        ok: false,
+        attempts,
+        reason: `no answer before the deadline; last error: ${lastError}`,
+      }
     }
     attempts++
     const ac = new AbortController()
@@ -130,7 +134,11 @@ export async function attachWithRetry(opts: AttachWithRetryOptions): Promise<Att
     }
     if (result.status !== GRPC_OK) {
       const text = result.statusMessage || 'no message'
-      return { ok: false, attempts, reason: `plugin rejected the call (gRPC ${result.status}): ${text}` }
+      return {
+        ok: false,
+        attempts,
+        reason: `plugin rejected the call (gRPC ${result.status}): ${text}`,
+      }
     }
     try {
       const reply = decodeAttachReply(result.message)

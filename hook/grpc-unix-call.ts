@@ -33,7 +33,12 @@ import {
   type Frame,
 } from './h2-frames.js'
 import { HpackDecoder, encodeHeaders, type Header } from './hpack.js'
-import { TransportError, connectUnix, type ByteConnection, type Connector } from './unix-connection.js'
+import {
+  TransportError,
+  connectUnix,
+  type ByteConnection,
+  type Connector,
+} from './unix-connection.js'
 
 export { TransportError } from './unix-connection.js'
 
@@ -233,24 +238,33 @@ class UnaryCall {
     }
   }
 
+  #finished(): boolean {
+    return this.#done
+  }
+
   onData(chunk: Uint8Array): void {
     if (this.#done) return
     try {
       for (const f of this.#reader.push(chunk)) {
         this.#onFrame(f)
-        if (this.#done) return
+        if (this.#finished()) return // a frame may have ended the call
       }
     } catch (err: unknown) {
       this.fail(
         err instanceof TransportError
           ? err
-          : new TransportError(`HTTP/2 protocol error: ${err instanceof Error ? err.message : String(err)}`, 'EPROTO'),
+          : new TransportError(
+              `HTTP/2 protocol error: ${err instanceof Error ? err.message : String(err)}`,
+              'EPROTO',
+            ),
       )
     }
   }
 
   onClose(err?: TransportError): void {
-    this.fail(err ?? new TransportError('connection closed before a gRPC status arrived', 'ECLOSED'))
+    this.fail(
+      err ?? new TransportError('connection closed before a gRPC status arrived', 'ECLOSED'),
+    )
   }
 
   #onFrame(f: Frame): void {
@@ -272,9 +286,12 @@ class UnaryCall {
         return
       }
       case FRAME_GOAWAY: {
-        const lastStream = new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(0) & 0x7fffffff
+        const lastStream =
+          new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(0) & 0x7fffffff
         if (lastStream < STREAM_ID) {
-          this.fail(new TransportError('server is going away (GOAWAY before our stream)', 'EH2_GOAWAY'))
+          this.fail(
+            new TransportError('server is going away (GOAWAY before our stream)', 'EH2_GOAWAY'),
+          )
         }
         return
       }
@@ -335,7 +352,10 @@ class UnaryCall {
       this.#sawResponseHeaders = true
       const httpStatus = get(':status')
       if (httpStatus !== '200') {
-        throw new TransportError(`HTTP status ${httpStatus ?? 'missing'} from the hook socket`, 'EPROTO')
+        throw new TransportError(
+          `HTTP status ${httpStatus ?? 'missing'} from the hook socket`,
+          'EPROTO',
+        )
       }
     }
     const grpcStatus = get('grpc-status')

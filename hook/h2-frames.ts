@@ -43,7 +43,12 @@ export interface Frame {
 }
 
 /** Encode one frame: 9-byte header (24-bit length, type, flags, 31-bit stream id) + payload. */
-export function encodeFrame(type: number, flags: number, streamId: number, payload: Uint8Array): Uint8Array {
+export function encodeFrame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(9 + payload.length)
   const len = payload.length
   out[0] = (len >>> 16) & 0xff

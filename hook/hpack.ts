@@ -83,7 +83,12 @@ export class HpackError extends Error {
 export type Header = readonly [name: string, value: string]
 
 /** Append an HPACK integer with an N-bit prefix; `first` holds the pattern bits above the prefix. */
-export function writeInteger(out: number[], value: number, prefixBits: number, first: number): void {
+export function writeInteger(
+  out: number[],
+  value: number,
+  prefixBits: number,
+  first: number,
+): void {
   const max = (1 << prefixBits) - 1
   if (value < max) {
     out.push(first | value)
@@ -237,8 +242,8 @@ export class HpackDecoder {
         } else {
           name = this.#lookup(index)[0]
         }
-        let value: string
-        ;[value, next] = this.#readString(block, next)
+        const [value, afterValue] = this.#readString(block, next)
+        next = afterValue
         const h: Header = [name, value]
         if (incremental) this.#insert(h)
         out.push(h)

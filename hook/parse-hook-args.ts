@@ -56,7 +56,8 @@ export function parseHookArgs(args: readonly string[]): HookCommand {
   const values = new Map<AttachFlag, string>()
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? ''
-    if (!arg.startsWith('--')) throw new HookUsageError(`unexpected argument ${JSON.stringify(arg)}`)
+    if (!arg.startsWith('--'))
+      throw new HookUsageError(`unexpected argument ${JSON.stringify(arg)}`)
     const eq = arg.indexOf('=')
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
     if (!isAttachFlag(name)) throw new HookUsageError(`unknown flag --${name}`)
@@ -78,7 +79,9 @@ export function parseHookArgs(args: readonly string[]): HookCommand {
   }
   const timeoutText = values.get('timeout-ms') ?? ''
   if (!/^[0-9]+$/.test(timeoutText)) {
-    throw new HookUsageError(`--timeout-ms must be a whole number of milliseconds, got ${timeoutText}`)
+    throw new HookUsageError(
+      `--timeout-ms must be a whole number of milliseconds, got ${timeoutText}`,
+    )
   }
   const timeoutMs = Number(timeoutText)
   if (timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {

@@ -29,7 +29,10 @@ export interface ByteConnection {
 }
 
 /** Opens a connection; rejects with TransportError when it cannot. */
-export type Connector = (socketPath: string, handlers: ConnectionHandlers) => Promise<ByteConnection>
+export type Connector = (
+  socketPath: string,
+  handlers: ConnectionHandlers,
+) => Promise<ByteConnection>
 
 function codeOf(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
@@ -65,7 +68,11 @@ function bunRuntime(): BunRuntime | undefined {
   return (globalThis as { Bun?: BunRuntime }).Bun
 }
 
-async function connectBun(bun: BunRuntime, socketPath: string, h: ConnectionHandlers): Promise<ByteConnection> {
+async function connectBun(
+  bun: BunRuntime,
+  socketPath: string,
+  h: ConnectionHandlers,
+): Promise<ByteConnection> {
   let pending: Uint8Array[] = []
   let closed = false
   const flush = (socket: BunSocket): void => {

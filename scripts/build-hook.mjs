@@ -43,7 +43,10 @@ const BUILD_FLAGS = [
 ]
 
 mkdirSync(outDir, { recursive: true })
-execFileSync(bun, [...BUILD_FLAGS, entry, '--outfile', out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+execFileSync(bun, [...BUILD_FLAGS, entry, '--outfile', out], {
+  cwd: root,
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
 const sha = createHash('sha256').update(readFileSync(out)).digest('hex')
 writeFileSync(`${out}.sha256`, `${sha}  network-dra-hook\n`)
 writeFileSync(

@@ -31,7 +31,10 @@ function bunCompile(name, extra) {
 const variants = [
   { name: 'bun-compile', bin: bunCompile('bun-compile', []) },
   { name: 'bun-compile-minify', bin: bunCompile('bun-compile-minify', ['--minify']) },
-  { name: 'bun-compile-bytecode', bin: bunCompile('bun-compile-bytecode', ['--minify', '--bytecode']) },
+  {
+    name: 'bun-compile-bytecode',
+    bin: bunCompile('bun-compile-bytecode', ['--minify', '--bytecode']),
+  },
   ...(process.env.EXTRA_HOOKS ?? '')
     .split(',')
     .filter(Boolean)
@@ -39,7 +42,9 @@ const variants = [
 ]
 // Node 24 start-up cost of the same code as one bundled file (what a SEA blob would contain).
 const nodeBundle = join(work, 'hook-node.mjs')
-execFileSync(bun, ['build', '--target=node', '--format=esm', entry, '--outfile', nodeBundle], { stdio: 'ignore' })
+execFileSync(bun, ['build', '--target=node', '--format=esm', entry, '--outfile', nodeBundle], {
+  stdio: 'ignore',
+})
 
 const server = await startBenchServer()
 try {
@@ -48,8 +53,18 @@ try {
   const cClient = buildCClient(work)
   const candidates = [
     { name: 'c-client', cmd: cClient, args: [server.socketPath, reqFile] },
-    ...variants.map(v => ({ name: v.name, cmd: v.bin, args: hookArgs(server.socketPath), stdin: SAMPLE_STATE })),
-    { name: 'node24-bundle', cmd: process.execPath, args: [nodeBundle, ...hookArgs(server.socketPath)], stdin: SAMPLE_STATE },
+    ...variants.map(v => ({
+      name: v.name,
+      cmd: v.bin,
+      args: hookArgs(server.socketPath),
+      stdin: SAMPLE_STATE,
+    })),
+    {
+      name: 'node24-bundle',
+      cmd: process.execPath,
+      args: [nodeBundle, ...hookArgs(server.socketPath)],
+      stdin: SAMPLE_STATE,
+    },
   ]
   const results = await interleaved(candidates, runs)
   console.log(table(results, 'c-client'))

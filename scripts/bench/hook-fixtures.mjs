@@ -21,7 +21,8 @@ export const SAMPLE_STATE = JSON.stringify({
     '/run/containerd/io.containerd.runtime.v2.task/k8s.io/4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
   annotations: {
     'io.kubernetes.cri.container-type': 'sandbox',
-    'io.kubernetes.cri.sandbox-id': '4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
+    'io.kubernetes.cri.sandbox-id':
+      '4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
     'io.kubernetes.cri.sandbox-name': 'demo-a',
     'io.kubernetes.cri.sandbox-namespace': 'default',
     'io.kubernetes.cri.sandbox-uid': '0c7a3b9e-1f2d-4e5a-9b8c-7d6e5f4a3b2c',
@@ -49,7 +50,9 @@ export function hookArgs(socketPath, timeoutMs = 10_000) {
 export async function startBenchServer() {
   const dir = mkdtempSync(join(tmpdir(), 'ndra-bench-srv-'))
   const socketPath = join(dir, 'run', 'hook.sock')
-  const { HookServer } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'attach', 'hook-server.js')).href)
+  const { HookServer } = await import(
+    pathToFileURL(join(ROOT, 'dist', 'src', 'attach', 'hook-server.js')).href
+  )
   const { silentLogger } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'logger.js')).href)
   const stats = { calls: 0 }
   const server = new HookServer({
@@ -58,7 +61,13 @@ export async function startBenchServer() {
     handler: {
       async attach() {
         stats.calls++
-        return { ok: true, message: 'attached', interfaceName: 'net1', ips: ['192.0.2.10/24'], mac: '02:00:00:00:00:01' }
+        return {
+          ok: true,
+          message: 'attached',
+          interfaceName: 'net1',
+          ips: ['192.0.2.10/24'],
+          mac: '02:00:00:00:00:01',
+        }
       },
     },
   })
@@ -124,7 +133,9 @@ export async function captureHookWire(hookCmd, socketPath) {
 /** Compile scripts/bench/c-client.c with gcc -O2 into `outDir`; returns the binary path. */
 export function buildCClient(outDir) {
   const bin = join(outDir, 'c-client')
-  execFileSync('gcc', ['-O2', '-o', bin, join(ROOT, 'scripts', 'bench', 'c-client.c')], { stdio: 'inherit' })
+  execFileSync('gcc', ['-O2', '-o', bin, join(ROOT, 'scripts', 'bench', 'c-client.c')], {
+    stdio: 'inherit',
+  })
   return bin
 }
 

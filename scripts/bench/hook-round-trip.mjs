@@ -35,7 +35,12 @@ export async function run({ runs }) {
     const results = await interleaved(
       [
         { name: 'c-client', cmd: cClient, args: [server.socketPath, reqFile] },
-        { name: 'network-dra-hook', cmd: HOOK_BIN, args: hookArgs(server.socketPath), stdin: SAMPLE_STATE },
+        {
+          name: 'network-dra-hook',
+          cmd: HOOK_BIN,
+          args: hookArgs(server.socketPath),
+          stdin: SAMPLE_STATE,
+        },
       ],
       runs,
     )

@@ -84,10 +84,26 @@ function round(x) {
 /** Render results as a fixed-width text table, with ratios against `baseline` when given. */
 export function table(results, baseline) {
   const base = baseline ? results.find(r => r.name === baseline) : undefined
-  const head = ['candidate', 'runs', 'wall ms (median)', 'min', 'max', 'peak RSS MiB (median)', 'max']
+  const head = [
+    'candidate',
+    'runs',
+    'wall ms (median)',
+    'min',
+    'max',
+    'peak RSS MiB (median)',
+    'max',
+  ]
   if (base) head.push('× wall', '× RSS')
   const rows = results.map(r => {
-    const row = [r.name, r.runs, r.wallMsMedian, r.wallMsMin, r.wallMsMax, r.rssMiBMedian, r.rssMiBMax]
+    const row = [
+      r.name,
+      r.runs,
+      r.wallMsMedian,
+      r.wallMsMin,
+      r.wallMsMax,
+      r.rssMiBMedian,
+      r.rssMiBMax,
+    ]
     if (base) {
       row.push(round(r.wallMsMedian / base.wallMsMedian), round(r.rssMiBMedian / base.rssMiBMedian))
     }

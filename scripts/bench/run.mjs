@@ -31,7 +31,10 @@ if (!Number.isInteger(runs) || runs < 1) {
   process.exit(2)
 }
 
-if (!existsSync(join(root, 'dist', 'hook', 'network-dra-hook')) || !existsSync(join(root, 'dist', 'src'))) {
+if (
+  !existsSync(join(root, 'dist', 'hook', 'network-dra-hook')) ||
+  !existsSync(join(root, 'dist', 'src'))
+) {
   console.error('bench: dist/ incomplete, running npm run build')
   execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' })
 }
@@ -65,7 +68,9 @@ for (const file of SCENARIOS) {
     summaries.push({ ...summary, priority })
   } catch (err) {
     failed = true
-    console.error(`bench: scenario ${name} failed: ${err instanceof Error ? err.message : String(err)}`)
+    console.error(
+      `bench: scenario ${name} failed: ${err instanceof Error ? err.message : String(err)}`,
+    )
     summaries.push({ scenario: name, error: String(err) })
   }
 }

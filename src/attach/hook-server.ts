@@ -78,7 +78,8 @@ export function replyLine(text: string): string {
 /** Map a handler failure to the reply the hook prints (DriverError code kept for matching). */
 export function failureReply(err: unknown): WireReply {
   const code = err instanceof DriverError ? err.code : 'NDRA_INTERNAL'
-  const text = err instanceof DriverError ? errorMessage(err) : `internal error: ${errorMessage(err)}`
+  const text =
+    err instanceof DriverError ? errorMessage(err) : `internal error: ${errorMessage(err)}`
   return { ok: false, message: `${replyLine(text)} [${code}]`, interfaceName: '', ips: [], mac: '' }
 }
 
@@ -135,13 +136,19 @@ export class HookServer {
     const service = loadHookService(this.#opts.protoPath)
     const server = new Server()
     server.addService(service, {
-      Attach: (call: ServerUnaryCall<LoadedAttachRequest, WireReply>, cb: sendUnaryData<WireReply>) => {
+      Attach: (
+        call: ServerUnaryCall<LoadedAttachRequest, WireReply>,
+        cb: sendUnaryData<WireReply>,
+      ) => {
         void this.#handle(call, cb)
       },
     })
     await new Promise<void>((resolve, reject) => {
       server.bindAsync(`unix:${socketPath}`, ServerCredentials.createInsecure(), err => {
-        if (err) reject(new DriverError('NDRA_INTERNAL', `bind ${socketPath}: ${err.message}`, { cause: err }))
+        if (err)
+          reject(
+            new DriverError('NDRA_INTERNAL', `bind ${socketPath}: ${err.message}`, { cause: err }),
+          )
         else resolve()
       })
     })
@@ -178,7 +185,10 @@ export class HookServer {
     } catch (err: unknown) {
       reply = failureReply(err)
       const level = err instanceof DriverError ? 'warn' : 'error'
-      log[level]({ err: errorMessage(err), code: err instanceof DriverError ? err.code : 'NDRA_INTERNAL' }, 'attach failed')
+      log[level](
+        { err: errorMessage(err), code: err instanceof DriverError ? err.code : 'NDRA_INTERNAL' },
+        'attach failed',
+      )
     } finally {
       this.#inflight.delete(ac)
       call.removeListener('cancelled', onCancel)
@@ -195,7 +205,10 @@ export class HookServer {
     const { socketPath, logger } = this.#opts
     await new Promise<void>(resolve => {
       const timer = setTimeout(() => {
-        logger.warn({ inflight: this.#inflight.size }, 'hook server grace period over; aborting attaches')
+        logger.warn(
+          { inflight: this.#inflight.size },
+          'hook server grace period over; aborting attaches',
+        )
         for (const ac of this.#inflight) {
           ac.abort(new DriverError('NDRA_SHUTTING_DOWN', 'plugin is shutting down'))
         }
@@ -210,7 +223,8 @@ export class HookServer {
     try {
       await unlink(socketPath)
     } catch (err: unknown) {
-      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT')) throw err
+      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT'))
+        throw err
     }
     logger.info({ socket: socketPath }, 'hook server stopped')
   }

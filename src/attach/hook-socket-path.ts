@@ -31,7 +31,9 @@ export async function prepareHookSocketPath(socketPath: string, uid: number): Pr
   const st = await stat(dir)
   if (!st.isDirectory()) throw bad(`${dir} is not a directory`)
   if (st.uid !== uid) {
-    throw bad(`directory ${dir} is owned by uid ${st.uid}, not by us (uid ${uid}); refusing to use it`)
+    throw bad(
+      `directory ${dir} is owned by uid ${st.uid}, not by us (uid ${uid}); refusing to use it`,
+    )
   }
   if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700)
   try {

@@ -33,7 +33,7 @@ async function withServer(t: Test, handler: Handler): Promise<string> {
     })
     stream.on('data', (c: Buffer) => chunks.push(c))
     stream.on('end', () => {
-      handler(stream, headers as Record<string, unknown>, Buffer.concat(chunks))
+      handler(stream, headers, Buffer.concat(chunks))
     })
   })
   await new Promise<void>(resolve => server.listen(socketPath, resolve))
@@ -45,12 +45,24 @@ async function withServer(t: Test, handler: Handler): Promise<string> {
   return socketPath
 }
 
-function call(socketPath: string, message = Uint8Array.from([1, 2, 3]), signal = new AbortController().signal): Promise<UnaryCallResult> {
-  return grpcUnixCall({ socketPath, path: '/networkdra.hook.v1.Hook/Attach', message, timeoutMs: 5000, signal })
+function call(
+  socketPath: string,
+  message = Uint8Array.from([1, 2, 3]),
+  signal = new AbortController().signal,
+): Promise<UnaryCallResult> {
+  return grpcUnixCall({
+    socketPath,
+    path: '/networkdra.hook.v1.Hook/Attach',
+    message,
+    timeoutMs: 5000,
+    signal,
+  })
 }
 
 // Header values covering every byte nghttp2 lets through, so Huffman decoding sees all symbols.
-const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join('')
+const printable = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join(
+  '',
+)
 const high = Array.from({ length: 0x80 }, (_, i) => String.fromCharCode(0x80 + i)).join('')
 
 t.test('unary call with headers, data and trailers', async t => {
@@ -59,9 +71,22 @@ t.test('unary call with headers, data and trailers', async t => {
   const socketPath = await withServer(t, (stream, headers, body) => {
     seen = headers
     seenBody = body
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-printable': printable, 'x-high': high, 'x-again': printable }, { waitForTrailers: true })
+    stream.respond(
+      {
+        ':status': 200,
+        'content-type': 'application/grpc',
+        'x-printable': printable,
+        'x-high': high,
+        'x-again': printable,
+      },
+      { waitForTrailers: true },
+    )
     stream.on('wantTrailers', () => {
-      stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK', 'x-tail': `${printable}${high}` })
+      stream.sendTrailers({
+        'grpc-status': '0',
+        'grpc-message': 'OK',
+        'x-tail': `${printable}${high}`,
+      })
     })
     stream.end(Buffer.from(grpcFrame(Uint8Array.from([9, 8, 7]))))
   })
@@ -76,7 +101,15 @@ t.test('unary call with headers, data and trailers', async t => {
 
 t.test('trailers-only error with a percent-encoded message', async t => {
   const socketPath = await withServer(t, stream => {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '3', 'grpc-message': 'bad state: %C3%BC%0Anext %zz' }, { endStream: true })
+    stream.respond(
+      {
+        ':status': 200,
+        'content-type': 'application/grpc',
+        'grpc-status': '3',
+        'grpc-message': 'bad state: %C3%BC%0Anext %zz',
+      },
+      { endStream: true },
+    )
   })
   const r = await call(socketPath)
   t.equal(r.status, 3)
@@ -87,8 +120,12 @@ t.test('trailers-only error with a percent-encoded message', async t => {
 t.test('a request larger than the flow-control windows arrives whole', async t => {
   const big = new Uint8Array(300_000).map((_, i) => i % 251)
   const socketPath = await withServer(t, (stream, _h, body) => {
-    const ok = body.length === big.length + 5 && Buffer.from(body.subarray(5)).equals(Buffer.from(big))
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': ok ? '0' : '13' }, { endStream: true })
+    const ok =
+      body.length === big.length + 5 && Buffer.from(body.subarray(5)).equals(Buffer.from(big))
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': ok ? '0' : '13' },
+      { endStream: true },
+    )
   })
   const r = await call(socketPath, big)
   t.equal(r.status, 0)

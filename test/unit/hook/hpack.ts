@@ -32,11 +32,18 @@ t.test('integers (RFC 7541 C.1)', async t => {
     const out: number[] = []
     writeInteger(out, v, prefix, 0)
     t.same(out, bytes, `encode ${v}/${prefix}`)
-    t.same(readInteger(Uint8Array.from(bytes), 0, prefix), [v, bytes.length], `decode ${v}/${prefix}`)
+    t.same(
+      readInteger(Uint8Array.from(bytes), 0, prefix),
+      [v, bytes.length],
+      `decode ${v}/${prefix}`,
+    )
   }
   t.throws(() => readInteger(Uint8Array.from([0x1f, 0x80]), 0, 5), HpackError)
   t.throws(() => readInteger(new Uint8Array(0), 0, 5), HpackError)
-  t.throws(() => readInteger(Uint8Array.from([0x1f, 0xff, 0xff, 0xff, 0xff, 0x7f]), 0, 5), HpackError)
+  t.throws(
+    () => readInteger(Uint8Array.from([0x1f, 0xff, 0xff, 0xff, 0xff, 0x7f]), 0, 5),
+    HpackError,
+  )
 })
 
 t.test('RFC 7541 C.4: three requests with Huffman and the dynamic table', async t => {
@@ -88,14 +95,24 @@ t.test('size update, literal without indexing, never indexed', async t => {
   const d = new HpackDecoder()
   const block = Uint8Array.from([
     0x20, // table size update to 0
-    0x04, 0x01, 0x2f, // :path "/" without indexing (name index 4)
-    0x10, 0x01, 0x61, 0x01, 0x62, // never indexed, literal name "a" value "b"
+    0x04,
+    0x01,
+    0x2f, // :path "/" without indexing (name index 4)
+    0x10,
+    0x01,
+    0x61,
+    0x01,
+    0x62, // never indexed, literal name "a" value "b"
   ])
   t.same(d.decode(block), [
     [':path', '/'],
     ['a', 'b'],
   ])
-  t.throws(() => d.decode(Uint8Array.from([0x3f, 0xe2, 0x1f])), HpackError, 'update above our limit')
+  t.throws(
+    () => d.decode(Uint8Array.from([0x3f, 0xe2, 0x1f])),
+    HpackError,
+    'update above our limit',
+  )
   t.throws(() => d.decode(Uint8Array.from([0x80])), HpackError, 'index 0')
   t.throws(() => d.decode(Uint8Array.from([0xbe])), HpackError, 'empty dynamic table index')
   t.throws(() => d.decode(Uint8Array.from([0x10, 0x05, 0x61])), HpackError, 'truncated string')

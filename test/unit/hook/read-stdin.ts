@@ -1,10 +1,17 @@
 // Invariant: the state is read to EOF byte for byte, and a state over the cap is refused.
 import t from 'tap'
 import { Readable } from 'node:stream'
-import { MAX_STATE_BYTES, StateTooLargeError, readAll, readStdin } from '../../../hook/read-stdin.js'
+import {
+  MAX_STATE_BYTES,
+  StateTooLargeError,
+  readAll,
+  readStdin,
+} from '../../../hook/read-stdin.js'
 
 t.test('reads every chunk to EOF', async t => {
-  const got = await readAll(Readable.from([Buffer.from('{"id":'), '"x"}', Buffer.from([0xc3, 0xa4])]))
+  const got = await readAll(
+    Readable.from([Buffer.from('{"id":'), '"x"}', Buffer.from([0xc3, 0xa4])]),
+  )
   t.same(Buffer.from(got), Buffer.concat([Buffer.from('{"id":"x"}'), Buffer.from([0xc3, 0xa4])]))
 })
 
@@ -13,7 +20,10 @@ t.test('empty input', async t => {
 })
 
 t.test('over the cap', async t => {
-  await t.rejects(readAll(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), 15), StateTooLargeError)
+  await t.rejects(
+    readAll(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), 15),
+    StateTooLargeError,
+  )
   t.ok(MAX_STATE_BYTES < 4 * 1024 * 1024, 'below the gRPC default message limit')
 })
 
