@@ -257,6 +257,9 @@ ndra_start_control_plane() {
     --service-cluster-ip-range "$SERVICE_RANGE" \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
     --kubelet-preferred-address-types InternalIP,Hostname \
+    --requestheader-client-ca-file "$PKI/ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
     --allow-privileged=true \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
