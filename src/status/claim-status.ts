@@ -11,7 +11,7 @@
 import { DriverError, errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Clock } from '../slices/clock.js'
-import { isRetryable } from './http-status.js'
+import { httpStatusOf, isRetryable } from './http-status.js'
 
 /** `status.devices[].data` limit (AllocatedDeviceStatusDataMaxLength). */
 export const MAX_DATA_BYTES = 10 * 1024
@@ -58,6 +58,32 @@ export interface ClaimStatusClient {
     body: Readonly<Record<string, unknown>>,
     fieldManager: string,
   ): Promise<void>
+  /** GET the claim: its resourceVersion and current `status.devices` (wire JSON). */
+  readStatusDevices(
+    namespace: string,
+    name: string,
+  ): Promise<{ resourceVersion: string; devices: readonly Readonly<Record<string, unknown>>[] }>
+  /** PATCH `resourceclaims/<name>/status` with a JSON Patch (RFC 6902). */
+  jsonPatchStatus(
+    namespace: string,
+    name: string,
+    ops: readonly Readonly<Record<string, unknown>>[],
+    fieldManager: string,
+  ): Promise<void>
+}
+
+/**
+ * Whether the apiserver refused an apply because it re-encoded `status.allocation` with sorted
+ * JSON keys and then saw the (immutable) allocation "change". Observed on kube-apiserver 1.35
+ * when the opaque parameters of the allocation were stored with unsorted keys (claims created
+ * from JSON, not through kubectl's YAML conversion). Merge and JSON patches do not re-encode the
+ * untouched allocation, so the writer falls back to a JSON Patch for such claims.
+ */
+export function isAllocationReencodeRefusal(err: unknown): boolean {
+  const text = errorMessage(err)
+  return (
+    httpStatusOf(err) === 422 && text.includes('status.allocation') && text.includes('immutable')
+  )
 }
 
 /** Condition timestamps as metav1.Time writes them (RFC 3339, whole seconds). */
@@ -169,6 +195,8 @@ export interface ClaimStatusWriterOptions {
 export class ClaimStatusWriter {
   readonly #o: Required<ClaimStatusWriterOptions>
   readonly #transitions = new Map<string, { ready: boolean; time: string }>()
+  /** Claims whose status must be written by JSON Patch (see isAllocationReencodeRefusal). */
+  readonly #patchOnly = new Set<string>()
 
   constructor(opts: ClaimStatusWriterOptions) {
     this.#o = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 5_000, ...opts }
@@ -183,12 +211,23 @@ export class ClaimStatusWriter {
     const body = buildStatusApply(claim, this.#o.driverName, devices, d =>
       this.#transition(claim, d),
     )
+    const ours = (body['status'] as { devices: Record<string, unknown>[] }).devices
     let delay = this.#o.baseDelayMs
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#o.client.applyStatus(claim.namespace, claim.name, body, this.#o.driverName)
+        if (this.#patchOnly.has(claim.uid)) await this.#jsonPatch(claim, ours)
+        else await this.#o.client.applyStatus(claim.namespace, claim.name, body, this.#o.driverName)
         return
       } catch (err: unknown) {
+        if (!this.#patchOnly.has(claim.uid) && isAllocationReencodeRefusal(err)) {
+          this.#o.logger.info(
+            { claimUID: claim.uid, namespace: claim.namespace, name: claim.name },
+            'server-side apply refused (allocation re-encoding); using a JSON patch for this claim',
+          )
+          this.#patchOnly.add(claim.uid)
+          attempt--
+          continue
+        }
         const last = attempt >= this.#o.maxAttempts || !isRetryable(err)
         this.#o.logger.warn(
           {
@@ -213,8 +252,27 @@ export class ClaimStatusWriter {
     }
   }
 
+  /**
+   * Replace this driver's entries, keep other drivers' ones, guarded by the resourceVersion
+   * (`test` op), so a concurrent writer makes the patch fail and the loop retry.
+   */
+  async #jsonPatch(claim: ClaimRef, ours: readonly Record<string, unknown>[]): Promise<void> {
+    const cur = await this.#o.client.readStatusDevices(claim.namespace, claim.name)
+    const others = cur.devices.filter(d => d['driver'] !== this.#o.driverName)
+    await this.#o.client.jsonPatchStatus(
+      claim.namespace,
+      claim.name,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: cur.resourceVersion },
+        { op: 'add', path: '/status/devices', value: [...others, ...ours] },
+      ],
+      this.#o.driverName,
+    )
+  }
+
   /** Forget a claim's transition times (after unprepare). */
   forget(claimUid: string): void {
+    this.#patchOnly.delete(claimUid)
     for (const k of this.#transitions.keys())
       if (k.startsWith(`${claimUid}|`)) this.#transitions.delete(k)
   }

@@ -36,6 +36,42 @@ export function kubeStatusClient(kc: KubeConfig): ClaimStatusClient & EventClien
         )
       }
     },
+    async readStatusDevices(namespace, name) {
+      try {
+        const c = await resource.readNamespacedResourceClaimStatus({ name, namespace })
+        return {
+          resourceVersion: c.metadata?.resourceVersion ?? '',
+          // AllocatedDeviceStatus models use the wire field names; Dates stringify to RFC 3339.
+          devices: (c.status?.devices ?? []).map(
+            d => JSON.parse(JSON.stringify(d)) as Record<string, unknown>,
+          ),
+        }
+      } catch (err: unknown) {
+        throw new DriverError(
+          'NDRA_KUBE_API',
+          `read status of ${namespace}/${name}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        )
+      }
+    },
+    async jsonPatchStatus(namespace, name, ops, fieldManager) {
+      try {
+        await resource.patchNamespacedResourceClaimStatus(
+          { name, namespace, body: ops, fieldManager },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        )
+      } catch (err: unknown) {
+        throw new DriverError(
+          'NDRA_KUBE_API',
+          `patch status of ${namespace}/${name}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        )
+      }
+    },
     async createEvent(namespace, event) {
       try {
         await core.createNamespacedEvent({ namespace, body: event as unknown as CoreV1Event })

@@ -10,6 +10,8 @@ export class FakeStatusClient implements ClaimStatusClient, EventClient {
   failures: number[] = []
 
   #fail(): void {
+    const e = this.errors.shift()
+    if (e !== undefined) throw e
     const code = this.failures.shift()
     if (code !== undefined) throw Object.assign(new Error(`HTTP ${code}`), { code })
   }
@@ -28,6 +30,36 @@ export class FakeStatusClient implements ClaimStatusClient, EventClient {
     this.applies.push({ namespace, name, body: structuredClone(body), fieldManager })
     return Promise.resolve()
   }
+
+  /** Stored `status.devices` and resourceVersion served by readStatusDevices. */
+  stored: { resourceVersion: string; devices: Record<string, unknown>[] } = {
+    resourceVersion: '1',
+    devices: [],
+  }
+  readonly jsonPatches: { namespace: string; name: string; ops: unknown; fieldManager: string }[] =
+    []
+
+  readStatusDevices(): Promise<{ resourceVersion: string; devices: Record<string, unknown>[] }> {
+    return Promise.resolve(structuredClone(this.stored))
+  }
+
+  jsonPatchStatus(
+    namespace: string,
+    name: string,
+    ops: readonly Readonly<Record<string, unknown>>[],
+    fieldManager: string,
+  ): Promise<void> {
+    try {
+      this.#fail()
+    } catch (err: unknown) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)))
+    }
+    this.jsonPatches.push({ namespace, name, ops: structuredClone(ops), fieldManager })
+    return Promise.resolve()
+  }
+
+  /** Fail the next calls with these errors (consumed before `failures`). */
+  errors: Error[] = []
 
   createEvent(namespace: string, event: CoreEvent): Promise<void> {
     try {

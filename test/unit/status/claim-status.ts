@@ -213,3 +213,49 @@ t.test('http status helpers', async t => {
   t.notOk(isRetryable({ code: 403 }))
   t.ok(isRetryable({ code: 502 }))
 })
+
+t.test(
+  'writer: apply refused for allocation re-encoding → JSON patch keeping other drivers',
+  async t => {
+    const client = new FakeStatusClient()
+    const clock = new FakeClock()
+    const w = new ClaimStatusWriter({
+      client,
+      driverName: 'network-dra.dev',
+      clock,
+      logger: silentLogger(),
+    })
+    client.stored = {
+      resourceVersion: '42',
+      devices: [
+        { driver: 'gpu.example.com', pool: 'p', device: 'g0' },
+        { driver: 'network-dra.dev', pool: 'node-a', device: 'attachment-9' },
+      ],
+    }
+    client.errors = [
+      Object.assign(
+        new Error(
+          'ResourceClaim "c" is invalid: status.allocation: Invalid value: {...}: field is immutable',
+        ),
+        { code: 422 },
+      ),
+    ]
+    await w.write(claim, [ready])
+    t.equal(client.applies.length, 0)
+    t.equal(client.jsonPatches.length, 1)
+    const ops = client.jsonPatches[0]?.ops as { op: string; path: string; value: unknown }[]
+    t.same(ops[0], { op: 'test', path: '/metadata/resourceVersion', value: '42' })
+    t.equal(ops[1]?.op, 'add')
+    t.equal(ops[1]?.path, '/status/devices')
+    t.same(
+      (ops[1]?.value as { driver: string; device: string }[]).map(d => `${d.driver}/${d.device}`),
+      ['gpu.example.com/g0', 'network-dra.dev/attachment-0'],
+    )
+    t.same(clock.sleeps, [], 'the switch is not a retry')
+    await w.write(claim, [ready])
+    t.equal(client.applies.length, 0, 'claim stays on JSON patch')
+    t.equal(client.jsonPatches.length, 2)
+    client.failures = [422]
+    await t.rejects(w.write(claim, [ready]), { code: 'NDRA_KUBE_API' })
+  },
+)
