@@ -5,7 +5,7 @@
  * AbortSignal that fires when the hook's deadline passes or it goes away, and handler failures
  * become `ok:false` with one line that runc shows the user.
  */
-import { chmod, unlink } from 'node:fs/promises'
+import { chmod, link, lstat, rename, unlink } from 'node:fs/promises'
 import {
   Server,
   ServerCredentials,
@@ -119,6 +119,8 @@ export class HookServer {
   readonly #opts: HookServerOptions
   readonly #inflight = new Set<AbortController>()
   #server: Server | undefined
+  /** Identity of the socket file we bound, so stop() never removes a successor's socket. */
+  #socketId: { dev: number; ino: number } | undefined
 
   constructor(opts: HookServerOptions) {
     this.#opts = opts
@@ -153,6 +155,8 @@ export class HookServer {
       })
     })
     await chmod(socketPath, 0o600)
+    const st = await lstat(socketPath)
+    this.#socketId = { dev: st.dev, ino: st.ino }
     this.#server = server
     logger.info({ socket: socketPath }, 'hook server listening')
   }
@@ -198,11 +202,30 @@ export class HookServer {
     cb(null, reply)
   }
 
+  /** Whether the socket path still holds the file we bound (not a successor's). */
+  async #socketIsOurs(): Promise<boolean | undefined> {
+    try {
+      const st = await lstat(this.#opts.socketPath)
+      return st.dev === this.#socketId?.dev && st.ino === this.#socketId.ino
+    } catch (err: unknown) {
+      if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT') {
+        return undefined
+      }
+      throw err
+    }
+  }
+
   async stop(graceMs: number): Promise<void> {
     const server = this.#server
     if (!server) return
     this.#server = undefined
     const { socketPath, logger } = this.#opts
+    // During a rolling update the next plugin instance may already have replaced the socket.
+    // Closing our listener unlinks the path (libuv does), which would delete the successor's
+    // socket: keep a second name for it and put it back afterwards.
+    const ours = await this.#socketIsOurs()
+    const keep = ours === false ? `${socketPath}.successor-${process.pid}` : undefined
+    if (keep) await link(socketPath, keep)
     await new Promise<void>(resolve => {
       const timer = setTimeout(() => {
         logger.warn(
@@ -220,11 +243,10 @@ export class HookServer {
         resolve()
       })
     })
-    try {
+    if (keep) {
+      await rename(keep, socketPath)
+    } else if ((await this.#socketIsOurs()) === true) {
       await unlink(socketPath)
-    } catch (err: unknown) {
-      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT'))
-        throw err
     }
     logger.info({ socket: socketPath }, 'hook server stopped')
   }

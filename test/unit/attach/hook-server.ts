@@ -317,3 +317,21 @@ t.test('start twice is refused', async t => {
   const { server } = await serve(t, new Recorder(async () => ({ ok: true, message: '' })))
   await t.rejects(server.start(), { code: 'NDRA_INTERNAL' })
 })
+
+t.test('a successor instance takes the socket over and survives our stop', async t => {
+  const socketPath = join(tmp(t), 'run', 'hook.sock')
+  const old = new HookServer({
+    socketPath,
+    handler: new Recorder(async () => ({ ok: true, message: 'old' })),
+    logger: silentLogger(),
+  })
+  await old.start()
+  const { attach } = await serve(
+    t,
+    new Recorder(async () => ({ ok: true, message: 'new' })),
+    socketPath,
+  )
+  await old.stop(100)
+  t.ok(existsSync(socketPath), 'successor socket still there')
+  t.equal((await attach(REQ)).message, 'new')
+})
