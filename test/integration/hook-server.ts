@@ -54,7 +54,7 @@ interface HookRun {
   ms: number
 }
 
-function runHook(args: string[], stdin: string): Promise<HookRun> {
+function runHook(args: string[], stdin: string | undefined): Promise<HookRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now()
     const child = spawn(HOOK, args, { stdio: ['pipe', 'pipe', 'pipe'] })
@@ -66,7 +66,11 @@ function runHook(args: string[], stdin: string): Promise<HookRun> {
     child.on('close', code => {
       resolve({ code, stdout, stderr, ms: Date.now() - started })
     })
-    child.stdin.end(stdin)
+    if (stdin === undefined) {
+      child.stdin.write('{"id":') // never closed: a runtime that hangs mid-write
+    } else {
+      child.stdin.end(stdin)
+    }
   })
 }
 
@@ -245,3 +249,17 @@ t.test(
     t.match(rec.aborted, [{ code: 'NDRA_HOOK_TIMEOUT' }])
   },
 )
+
+t.test('stdin never closed: the watchdog ends the hook just after its deadline', async t => {
+  const socketPath = socketIn(t)
+  const rec = new Recorder(async () => ({ ok: true, message: '' }))
+  await serve(t, rec, socketPath)
+  const r = await runHook(attachArgs(socketPath, 600), undefined)
+  t.equal(r.code, 1)
+  t.equal(
+    r.stderr,
+    'network-dra: attach net1/attachment-7 for claim uid-1234 failed: timed out after 600 ms\n',
+  )
+  t.ok(r.ms >= 600 && r.ms < 600 + 700, `exited at ${r.ms} ms`)
+  t.equal(rec.seen.length, 0)
+})
