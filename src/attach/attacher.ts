@@ -382,8 +382,9 @@ export class Attacher implements AttachHandler {
 
   /**
    * Unprepare: DEL every recorded attachment of the claim (reverse plan order), then drop the
-   * attachment records. Unknown claim → nothing to do. Throws when a DEL failed; the records of
-   * failed DELs are kept so a retry DELs them again.
+   * attachment records. Unknown claim → nothing to do. Throws when a DEL of an attached record
+   * failed; those records are kept so a retry DELs them again. A DEL of a record whose ADD failed
+   * is best effort (its undo DEL ran at failure time).
    */
   async detachClaim(claimUid: string, signal?: AbortSignal): Promise<void> {
     const started = this.#nowMs()
@@ -434,6 +435,17 @@ export class Attacher implements AttachHandler {
           )
         done.push(a)
       } catch (err: unknown) {
+        if (a.phase === 'failed') {
+          // The ADD never succeeded and its undo DEL already ran when it failed; a config whose ADD
+          // fails often fails DEL the same way (e.g. a missing macvlan master). Holding unprepare on
+          // it would keep the pod Terminating forever, so this DEL is best effort.
+          log.warn(
+            { sandboxId: a.sandboxId, ifName: a.ifName, err: errorMessage(err) },
+            'best-effort DEL of a failed attachment failed; dropping its record',
+          )
+          done.push(a)
+          continue
+        }
         log.error(
           { sandboxId: a.sandboxId, ifName: a.ifName, err: errorMessage(err) },
           'DEL failed',

@@ -458,6 +458,18 @@ t.test(
 )
 
 t.test(
+  'detach: a failing DEL of a failed attachment is best effort (no stuck unprepare)',
+  async t => {
+    const p = pod('sb1', 'u1')
+    const r = rig([claim(UID, [plan(0)], [record(p, 'failed', 0)])], {})
+    r.cni.failDel = new Error('plugin type="macvlan" name="net-0" failed (delete): Link not found')
+    await r.attacher.detachClaim(UID)
+    t.same(r.cni.ops(), ['del:sb1'])
+    t.same(r.store.claim(UID)?.attachments, [])
+  },
+)
+
+t.test(
   'garbageCollect: detaches invalid claims, DELs our orphan cache entries only, GCs the rest',
   async t => {
     const p = pod('sb1', 'u1')
