@@ -3,15 +3,16 @@
 # only copies prepared trees (the image has no shell and no package manager to run build steps):
 #   build/image/app/     dist/src (compiled daemon), proto/, package.json, package-lock.json and the
 #                        production node_modules (npm ci --omit=dev --ignore-scripts)
-#   build/image/rootfs/  /opt/network-dra/bin/network-dra-hook (the single-executable hook) and
-#                        /usr/bin/nsenter with the shared libraries it needs beyond the ones the
+#   build/image/rootfs/  /opt/network-dra/bin/network-dra-hook (the single-executable hook),
+#                        /usr/bin/ip (host-link inventory) and
+#                        /usr/bin/nsenter with the shared libraries they need beyond the ones the
 #                        Node base image already carries (the plugin runs CNI plugins through
 #                        `nsenter --mount=/proc/1/ns/mnt --`, CNI_HOST_MOUNT_NS=true)
 # Run `npm run build` first. Then: podman build -f Containerfile -t localhost/network-dra:dev .
 #
 # Environment: HOOK_BINARY (default dist/hook/network-dra-hook), NDRA_NODE_BIN (the node whose
 # libraries the base image carries, default /opt/network-dra/node-v<.node-version>/bin/node),
-# NSENTER (default: nsenter found in PATH).
+# NSENTER / IP_BIN (default: nsenter / ip found in PATH).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +20,7 @@ node_version="$(cat "$root/.node-version")"
 node_bin="${NDRA_NODE_BIN:-/opt/network-dra/node-v$node_version/bin/node}"
 hook="${HOOK_BINARY:-$root/dist/hook/network-dra-hook}"
 nsenter_bin="${NSENTER:-$(command -v nsenter || true)}"
+ip_bin="${IP_BIN:-$(command -v ip || true)}"
 out="$root/build/image"
 
 log() { printf '[stage-image] %s\n' "$*" >&2; }
@@ -31,6 +33,7 @@ die() {
 [[ -x $hook ]] || die "hook executable $hook missing: run 'npm run build' (or set HOOK_BINARY)"
 [[ -x $node_bin ]] || die "node binary $node_bin missing (run scripts/install-node.sh or set NDRA_NODE_BIN)"
 [[ -n $nsenter_bin && -x $nsenter_bin ]] || die "nsenter not found (apt-get install util-linux, or set NSENTER)"
+[[ -n $ip_bin && -x $ip_bin ]] || die "ip not found (apt-get install iproute2, or set IP_BIN)"
 
 # ldd_paths BIN : absolute paths of the shared objects BIN loads (and the loader).
 ldd_paths() {
@@ -63,15 +66,19 @@ fi
 log "rootfs: hook executable"
 install -m 0755 "$hook" "$out/rootfs/opt/network-dra/bin/network-dra-hook"
 
-log "rootfs: nsenter and the libraries the Node base image lacks"
-install -m 0755 "$nsenter_bin" "$out/rootfs/usr/bin/nsenter"
+# Helper binaries the daemon runs, with the libraries the Node base image lacks: nsenter (CNI
+# plugins in the host mount namespace, CNI_HOST_MOUNT_NS=true) and ip (host-link inventory, `ip -j`).
 declare -A in_base=()
 while read -r lib; do in_base["$(basename "$lib")"]=1; done < <(ldd_paths "$node_bin")
-while read -r lib; do
-  [[ -n ${in_base["$(basename "$lib")"]:-} ]] && continue
-  mkdir -p "$out/rootfs$(dirname "$lib")"
-  cp -L "$lib" "$out/rootfs$lib"
-  log "  + $lib"
-done < <(ldd_paths "$nsenter_bin")
+for bin in "$nsenter_bin" "$ip_bin"; do
+  log "rootfs: $bin and the libraries the Node base image lacks"
+  install -m 0755 "$bin" "$out/rootfs/usr/bin/$(basename "$bin")"
+  while read -r lib; do
+    [[ -n ${in_base["$(basename "$lib")"]:-} ]] && continue
+    mkdir -p "$out/rootfs$(dirname "$lib")"
+    [[ -e $out/rootfs$lib ]] || cp -L "$lib" "$out/rootfs$lib"
+    log "  + $lib"
+  done < <(ldd_paths "$bin")
+done
 
 log "staged $(du -sh "$out" | cut -f1) in $out"

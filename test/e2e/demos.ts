@@ -1,0 +1,294 @@
+// End to end on the real single-node cluster (scripts/cluster/up.sh): helm install the chart with
+// the locally built image, wait for the ResourceSlices, apply the demo manifests users apply, and
+// check what a user would: interfaces inside pods, claim status, Pending reasons, unprepare
+// clean-up, a plugin restart that changes nothing for running pods, and fail-closed on a broken
+// network. Cleanup (and diagnostics on failure) are registered before anything is created.
+import { existsSync, readdirSync } from 'node:fs'
+import t from 'tap'
+import {
+  REPO,
+  clusterLogs,
+  createVeth,
+  deleteLink,
+  helm,
+  kubectl,
+  kubectlJson,
+  linkExists,
+  podAddr,
+  podPhase,
+  waitFor,
+} from './lib/cluster.js'
+
+const DRIVER = 'network-dra.dev'
+const RELEASE = 'ndra-e2e'
+const SYSTEM_NS = 'network-dra-system'
+const NS = `ndra-demo-${Math.random().toString(36).slice(2, 7)}`
+const EX = `${REPO}examples`
+const MINUTE = 60_000
+
+const nodeName = async (): Promise<string> =>
+  (await kubectlJson(['get', 'nodes'])).items[0].metadata.name as string
+
+const apply = (file: string) => kubectl(['apply', '-n', NS, '-f', file])
+
+const running = (name: string) =>
+  waitFor(`pod ${name} Running`, 3 * MINUTE, async () =>
+    (await podPhase(NS, name)) === 'Running' ? true : undefined,
+  )
+
+const claimOf = (name: string) => kubectlJson(['get', 'resourceclaim', '-n', NS, name])
+
+const cdiSpecs = () => readdirSync('/var/run/cdi').filter(f => f.startsWith(`${DRIVER}-net_`))
+
+t.before(async () => {
+  await createVeth('ndra-demo0')
+  await createVeth('ndra-hostif0')
+})
+
+t.teardown(async () => {
+  await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s']).catch(() => undefined)
+  await helm(['uninstall', RELEASE, '-n', SYSTEM_NS, '--wait', '--timeout', '2m']).catch(
+    () => undefined,
+  )
+  await kubectl(['delete', 'namespace', SYSTEM_NS, '--wait=true', '--timeout=60s']).catch(
+    () => undefined,
+  )
+  await deleteLink('ndra-demo0')
+  await deleteLink('ndra-hostif0')
+})
+
+t.afterEach(async t => {
+  if (t.passing()) return
+  const plugin = await kubectl([
+    'logs',
+    '-n',
+    SYSTEM_NS,
+    '-l',
+    'app.kubernetes.io/name=network-dra',
+    '--tail=80',
+    '--all-containers',
+  ]).catch((e: unknown) => String(e))
+  const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']).catch(
+    (e: unknown) => String(e),
+  )
+  t.comment(
+    `plugin logs:\n${plugin}\n\nevents:\n${events}\n\ncluster logs:\n${await clusterLogs()}`,
+  )
+})
+
+t.test('helm install publishes ResourceSlices', async t => {
+  await helm([
+    'upgrade',
+    '--install',
+    RELEASE,
+    `${REPO}charts/network-dra`,
+    '-n',
+    SYSTEM_NS,
+    '--create-namespace',
+    '-f',
+    `${REPO}charts/network-dra/ci/e2e-values.yaml`,
+    '--wait',
+    '--timeout',
+    '5m',
+  ])
+  await kubectl(['create', 'namespace', NS])
+  const node = await nodeName()
+  const devices = await waitFor(
+    'ResourceSlices with 128 slots and the host interface',
+    2 * MINUTE,
+    async () => {
+      const slices = await kubectlJson([
+        'get',
+        'resourceslices',
+        '--field-selector',
+        `spec.driver=${DRIVER},spec.nodeName=${node}`,
+      ])
+      const names = slices.items.flatMap((s: any) =>
+        (s.spec.devices ?? []).map((d: any) => d.name as string),
+      )
+      return names.length >= 129 && names.includes('host-ndra-hostif0') ? names : undefined
+    },
+  )
+  t.equal(devices.filter((n: string) => n.startsWith('attachment-')).length, 128)
+  t.ok(devices.includes('host-ndra-hostif0'))
+})
+
+let demoAAddr = ''
+let demoAUid = ''
+
+t.test('demo A: one pod, one claim, macvlan + host-local 10.10.1.0/24', async t => {
+  await apply(`${EX}/demo-a.yaml`)
+  await running('demo-a')
+  demoAAddr = await podAddr(NS, 'demo-a', 'net1')
+  t.match(demoAAddr, /^10\.10\.1\.\d+\/24$/)
+  const claim = await waitFor('claim status written', MINUTE, async () => {
+    const c = await claimOf('demo-a-net')
+    return c.status?.devices?.[0]?.networkData ? c : undefined
+  })
+  demoAUid = claim.metadata.uid
+  const dev = claim.status.devices[0]
+  t.equal(dev.driver, DRIVER)
+  t.equal(dev.networkData.interfaceName, 'net1')
+  t.same(dev.networkData.ips, [demoAAddr])
+  t.equal(dev.conditions.find((c: any) => c.type === 'Ready')?.status, 'True')
+  t.ok(existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`), 'CDI spec written')
+})
+
+t.test('demo B: a second pod on the same claim stays Pending with the policy reason', async t => {
+  await apply(`${EX}/demo-b.yaml`)
+  const msg = await waitFor('FailedScheduling event naming the policy', 2 * MINUTE, async () => {
+    const ev = await kubectlJson([
+      'get',
+      'events',
+      '-n',
+      NS,
+      '--field-selector',
+      'involvedObject.name=demo-b',
+    ])
+    return ev.items
+      .map((e: any) => e.message as string)
+      .find((m: string) => m.includes('serves exactly one pod'))
+  })
+  t.match(msg, 'network-dra: a network claim serves exactly one pod')
+  t.equal(await podPhase(NS, 'demo-b'), 'Pending')
+})
+
+t.test('demo C: Deployment of 2 replicas with a ResourceClaimTemplate', async t => {
+  await apply(`${EX}/demo-c.yaml`)
+  const pods = await waitFor('2 demo-c pods Running', 3 * MINUTE, async () => {
+    const l = await kubectlJson(['get', 'pods', '-n', NS, '-l', 'app=demo-c'])
+    const r = l.items
+      .filter((p: any) => p.status.phase === 'Running')
+      .map((p: any) => p.metadata.name as string)
+    return r.length === 2 ? r : undefined
+  })
+  const addrs = await Promise.all(pods.map((p: string) => podAddr(NS, p, 'net1')))
+  t.equal(new Set(addrs).size, 2, `distinct addresses: ${addrs.join(' ')}`)
+  const claims = await kubectlJson(['get', 'resourceclaims', '-n', NS])
+  t.equal(claims.items.filter((c: any) => c.metadata.name.startsWith('demo-c-')).length, 2)
+})
+
+t.test('host-interface demo: the host link moves into the pod', async t => {
+  await apply(`${EX}/host-interface.yaml`)
+  await running('demo-hostif')
+  t.equal(await podAddr(NS, 'demo-hostif', 'net1'), '10.10.5.10/24')
+  t.notOk(await linkExists('ndra-hostif0'), 'link gone from the host')
+})
+
+t.test('admin-network demo: the class defines the network', async t => {
+  await apply(`${EX}/admin-network.yaml`)
+  await running('demo-admin')
+  t.match(await podAddr(NS, 'demo-admin', 'net1'), /^\d+\.\d+\.\d+\.\d+\/\d+$/)
+})
+
+t.test('restarting the plugin pod changes nothing for running pods', async t => {
+  const before = await kubectlJson(['get', 'pod', '-n', NS, 'demo-a'])
+  const plugin = await kubectlJson([
+    'get',
+    'pods',
+    '-n',
+    SYSTEM_NS,
+    '-l',
+    'app.kubernetes.io/name=network-dra',
+  ])
+  const old = plugin.items[0].metadata.name as string
+  await kubectl(['delete', 'pod', '-n', SYSTEM_NS, old, '--wait=true'])
+  await waitFor('a new plugin pod Ready', 3 * MINUTE, async () => {
+    const l = await kubectlJson([
+      'get',
+      'pods',
+      '-n',
+      SYSTEM_NS,
+      '-l',
+      'app.kubernetes.io/name=network-dra',
+    ])
+    return l.items.some(
+      (p: any) =>
+        p.metadata.name !== old &&
+        p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    )
+      ? true
+      : undefined
+  })
+  const after = await kubectlJson(['get', 'pod', '-n', NS, 'demo-a'])
+  t.equal(after.status.phase, 'Running')
+  t.equal(
+    after.status.containerStatuses[0].restartCount,
+    before.status.containerStatuses[0].restartCount,
+  )
+  t.equal(await podAddr(NS, 'demo-a', 'net1'), demoAAddr)
+})
+
+t.test(
+  'deleting the pods unprepares: interface gone, address released, CDI spec removed',
+  async t => {
+    await kubectl(['delete', 'pod', '-n', NS, 'demo-b', '--wait=true'])
+    await kubectl(['delete', 'pod', '-n', NS, 'demo-a', '--wait=true', '--timeout=120s'])
+    await kubectl([
+      'delete',
+      'resourceclaim',
+      '-n',
+      NS,
+      'demo-a-net',
+      '--wait=true',
+      '--timeout=120s',
+    ])
+    const ip = demoAAddr.split('/')[0] ?? ''
+    await waitFor('CDI spec removed', 2 * MINUTE, async () =>
+      existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`) ? undefined : true,
+    )
+    t.notOk(existsSync(`/var/lib/cni/networks/demo-a/${ip}`), 'host-local reservation released')
+    const hostifUid = (await claimOf('demo-hostif')).metadata.uid as string
+    await kubectl(['delete', 'pod', '-n', NS, 'demo-hostif', '--wait=true', '--timeout=120s'])
+    await waitFor('host-interface claim unprepared', 2 * MINUTE, async () =>
+      existsSync(`/var/run/cdi/${DRIVER}-net_${hostifUid}.json`) ? undefined : true,
+    )
+    // The test's "NIC" is a veth: the kernel destroys a virtual link (and its peer) with the pod's
+    // netns, where a physical NIC would return to the host. Either way the device must leave the
+    // published ResourceSlices once the link is gone from the host.
+    t.notOk(await linkExists('ndra-hostif0p'), 'veth pair destroyed with the pod netns')
+    const node = await nodeName()
+    await waitFor('host-ndra-hostif0 unpublished', MINUTE, async () => {
+      const slices = await kubectlJson([
+        'get',
+        'resourceslices',
+        '--field-selector',
+        `spec.driver=${DRIVER},spec.nodeName=${node}`,
+      ])
+      const names = slices.items.flatMap((sl: any) =>
+        (sl.spec.devices ?? []).map((d: any) => d.name as string),
+      )
+      return names.includes('host-ndra-hostif0') ? undefined : true
+    })
+    t.pass('vanished host link unpublished')
+  },
+)
+
+t.test('a broken network config keeps the pod from running and leaves an Event', async t => {
+  await apply(`${REPO}test/e2e/manifests/broken-network.yaml`)
+  const msg = await waitFor('NetworkAttachFailed event', 3 * MINUTE, async () => {
+    const ev = await kubectlJson([
+      'get',
+      'events',
+      '-n',
+      NS,
+      '--field-selector',
+      'involvedObject.name=broken',
+    ])
+    return ev.items.find((e: any) => e.reason === 'NetworkAttachFailed')?.message as
+      string | undefined
+  })
+  t.match(msg, /macvlan/)
+  // The pod phase can read Running (the kubelet counts the failed create as an attempt), so check
+  // the container itself: never running, never ready, and any termination is a StartError (the
+  // createRuntime hook failed before the process started).
+  const status = await kubectlJson(['get', 'pod', '-n', NS, 'broken'])
+  const cs = status.status.containerStatuses?.[0]
+  t.notOk(cs?.state?.running, 'container never ran')
+  t.equal(cs?.ready ?? false, false, 'container never ready')
+  for (const term of [cs?.state?.terminated, cs?.lastState?.terminated]) {
+    if (term)
+      t.equal(term.reason, 'StartError', `terminated only by StartError: ${JSON.stringify(term)}`)
+  }
+  t.ok(cdiSpecs().length > 0)
+})

@@ -1,0 +1,101 @@
+// Helpers for the end-to-end tests: kubectl/helm against the harness cluster, host links, polling.
+// The cluster is the one scripts/cluster/up.sh started (admin kubeconfig at a fixed path).
+import { execa } from 'execa'
+
+export const KUBECONFIG =
+  process.env.NDRA_KUBECONFIG ?? '/var/lib/network-dra-cluster/admin.kubeconfig'
+const K8S_VERSION = process.env.K8S_VERSION ?? 'v1.35.4'
+export const KUBECTL =
+  process.env.KUBECTL ?? `/var/cache/network-dra/k8s/${K8S_VERSION}/bin/kubectl`
+export const HELM = process.env.HELM ?? '/var/cache/network-dra/helm/v3.19.0/bin/helm'
+export const REPO = new URL('../../../', import.meta.url).pathname
+
+export async function kubectl(args: readonly string[], input?: string): Promise<string> {
+  const r = await execa(KUBECTL, ['--kubeconfig', KUBECONFIG, ...args], {
+    ...(input === undefined ? {} : { input }),
+    timeout: 120_000,
+  })
+  return r.stdout
+}
+
+export async function kubectlJson<T = any>(args: readonly string[]): Promise<T> {
+  return JSON.parse(await kubectl([...args, '-o', 'json'])) as T
+}
+
+export async function helm(args: readonly string[]): Promise<string> {
+  const r = await execa(HELM, ['--kubeconfig', KUBECONFIG, ...args], { timeout: 600_000 })
+  return r.stdout
+}
+
+export async function sh(cmd: string, args: readonly string[]): Promise<string> {
+  return (await execa(cmd, [...args], { timeout: 60_000 })).stdout
+}
+
+/** Poll `fn` until it returns a non-undefined value; throws with the last error on timeout. */
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | undefined>,
+): Promise<T> {
+  const end = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < end) {
+    try {
+      const v = await fn()
+      if (v !== undefined) return v
+    } catch (err) {
+      last = err
+    }
+    await new Promise(r => setTimeout(r, 1000))
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+  )
+}
+
+/** A veth pair in the node namespace whose both ends belong to the test; no addresses, no traffic out. */
+export async function createVeth(name: string): Promise<void> {
+  await execa('ip', ['link', 'del', name], { reject: false })
+  await sh('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`])
+  await sh('ip', ['link', 'set', name, 'up'])
+  await sh('ip', ['link', 'set', `${name}p`, 'up'])
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  await execa('ip', ['link', 'del', name], { reject: false })
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  return (await execa('ip', ['link', 'show', name], { reject: false })).exitCode === 0
+}
+
+export async function podPhase(ns: string, name: string): Promise<string | undefined> {
+  const p = await kubectlJson(['get', 'pod', '-n', ns, name])
+  return p.status?.phase as string | undefined
+}
+
+/** IPv4 CIDR of `dev` inside the pod's container, via `kubectl exec … ip -o -4 addr show dev`. */
+export async function podAddr(ns: string, pod: string, dev: string): Promise<string> {
+  const out = await kubectl([
+    'exec',
+    '-n',
+    ns,
+    pod,
+    '--',
+    'ip',
+    '-o',
+    '-4',
+    'addr',
+    'show',
+    'dev',
+    dev,
+  ])
+  const m = /inet (\S+)/.exec(out)
+  if (!m?.[1]) throw new Error(`no IPv4 address on ${dev} in ${ns}/${pod}: ${out}`)
+  return m[1]
+}
+
+export async function clusterLogs(): Promise<string> {
+  const r = await execa('bash', [`${REPO}scripts/cluster/logs.sh`, '60'], { reject: false })
+  return `${r.stdout}\n${r.stderr}`
+}
