@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# demo.sh — the one-command demo on a fresh machine (as root): installs every system package and the
+# pinned Node.js, builds the driver and the Kubernetes binaries (cached outside the repo), brings up
+# the local single-node cluster, helm-installs the driver from its chart with the locally built
+# image, applies demos A, B and C from examples/ and prints, per pod, its interfaces and its claim
+# status. The cluster stays up afterwards; `bash scripts/cluster/down.sh` removes it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+[[ $(id -u) == 0 ]] || { echo "demo.sh must run as root" >&2; exit 2; }
+NS=${DEMO_NAMESPACE:-network-dra-demo}
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "installing system packages and Node.js"
+bash scripts/install-deps.sh
+export PATH="$(bash scripts/install-node.sh):$PATH"
+say "installing npm dependencies and building"
+npm ci --no-audit --no-fund
+npm run build
+bash scripts/build-k8s.sh all
+KBIN=$(bash scripts/build-k8s.sh print-bindir)
+HELM=$(bash scripts/build-k8s.sh print-helm)
+say "building images (no registry: podman build, then import into containerd)"
+bash scripts/stage-image.sh
+bash scripts/images.sh build
+say "bringing up the single-node cluster"
+bash scripts/cluster/up.sh
+bash scripts/images.sh import
+export KUBECONFIG=/var/lib/network-dra-cluster/admin.kubeconfig
+k() { "$KBIN/kubectl" "$@"; }
+
+# Demo A's macvlan master: a veth in the node namespace whose both ends are ours (carries nothing out).
+ip link show ndra-demo0 >/dev/null 2>&1 || {
+  ip link add ndra-demo0 type veth peer name ndra-demo0p
+  ip link set ndra-demo0 up && ip link set ndra-demo0p up
+}
+
+say "installing the driver with helm"
+"$HELM" upgrade --install network-dra charts/network-dra -n network-dra-system --create-namespace \
+  -f charts/network-dra/ci/e2e-values.yaml --wait --timeout 5m
+node=$(k get nodes -o jsonpath='{.items[0].metadata.name}')
+for _ in $(seq 60); do
+  n=$(k get resourceslices --field-selector "spec.driver=network-dra.dev,spec.nodeName=$node" \
+    -o jsonpath='{range .items[*]}{range .spec.devices[*]}{.name}{"\n"}{end}{end}' | grep -c . || true)
+  [[ $n -ge 128 ]] && break
+  sleep 1
+done
+echo "ResourceSlices of $node publish $n devices"
+
+say "applying demos A, B and C"
+k create namespace "$NS" --dry-run=client -o yaml | k apply -f -
+k apply -n "$NS" -f examples/demo-a.yaml
+k wait -n "$NS" --for=condition=Ready pod/demo-a --timeout=180s
+k apply -n "$NS" -f examples/demo-b.yaml
+k apply -n "$NS" -f examples/demo-c.yaml
+k rollout status -n "$NS" deployment/demo-c --timeout=180s
+sleep 3
+
+say "pods, their interfaces and their claim status"
+for pod in $(k get pods -n "$NS" -o jsonpath='{.items[*].metadata.name}'); do
+  phase=$(k get pod -n "$NS" "$pod" -o jsonpath='{.status.phase}')
+  echo "--- pod $pod ($phase)"
+  if [[ $phase == Running ]]; then
+    k exec -n "$NS" "$pod" -- ip -o -4 addr show | awk '{print "    " $2 " " $4}'
+  else
+    k get events -n "$NS" --field-selector "involvedObject.name=$pod" -o jsonpath='{range .items[*]}    {.reason}: {.message}{"\n"}{end}' | tail -n 2
+  fi
+  for claim in $(k get pod -n "$NS" "$pod" -o jsonpath='{range .status.resourceClaimStatuses[*]}{.resourceClaimName}{" "}{end}{range .spec.resourceClaims[*]}{.resourceClaimName}{" "}{end}'); do
+    echo "    claim $claim:"
+    k get resourceclaim -n "$NS" "$claim" -o jsonpath='{range .status.devices[*]}      {.device}: {.networkData.interfaceName} {.networkData.ips} {.networkData.hardwareAddress} Ready={.conditions[?(@.type=="Ready")].status}{"\n"}{end}'
+  done
+done
+say "done — the cluster keeps running (KUBECONFIG=$KUBECONFIG); remove it with: bash scripts/cluster/down.sh"
