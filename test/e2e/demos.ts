@@ -14,6 +14,12 @@ import {
   kubectl,
   kubectlJson,
   linkExists,
+  type KClaim,
+  type KEvent,
+  type KList,
+  type KMeta,
+  type KPod,
+  type KResourceSlice,
   podAddr,
   podPhase,
   waitFor,
@@ -26,8 +32,11 @@ const NS = `ndra-demo-${Math.random().toString(36).slice(2, 7)}`
 const EX = `${REPO}examples`
 const MINUTE = 60_000
 
-const nodeName = async (): Promise<string> =>
-  (await kubectlJson(['get', 'nodes'])).items[0].metadata.name as string
+const nodeName = async (): Promise<string> => {
+  const node = (await kubectlJson<KList<KMeta>>(['get', 'nodes'])).items[0]
+  if (node === undefined) throw new Error('the cluster has no node')
+  return node.metadata.name
+}
 
 const apply = (file: string) => kubectl(['apply', '-n', NS, '-f', file])
 
@@ -36,7 +45,7 @@ const running = (name: string) =>
     (await podPhase(NS, name)) === 'Running' ? true : undefined,
   )
 
-const claimOf = (name: string) => kubectlJson(['get', 'resourceclaim', '-n', NS, name])
+const claimOf = (name: string) => kubectlJson<KClaim>(['get', 'resourceclaim', '-n', NS, name])
 
 const cdiSpecs = () => readdirSync('/var/run/cdi').filter(f => f.startsWith(`${DRIVER}-net_`))
 
@@ -97,19 +106,17 @@ t.test('helm install publishes ResourceSlices', async t => {
     'ResourceSlices with 128 slots and the host interface',
     2 * MINUTE,
     async () => {
-      const slices = await kubectlJson([
+      const slices = await kubectlJson<KList<KResourceSlice>>([
         'get',
         'resourceslices',
         '--field-selector',
         `spec.driver=${DRIVER},spec.nodeName=${node}`,
       ])
-      const names = slices.items.flatMap((s: any) =>
-        (s.spec.devices ?? []).map((d: any) => d.name as string),
-      )
+      const names = slices.items.flatMap(s => (s.spec.devices ?? []).map(d => d.name))
       return names.length >= 129 && names.includes('host-ndra-hostif0') ? names : undefined
     },
   )
-  t.equal(devices.filter((n: string) => n.startsWith('attachment-')).length, 128)
+  t.equal(devices.filter(n => n.startsWith('attachment-')).length, 128)
   t.ok(devices.includes('host-ndra-hostif0'))
 })
 
@@ -126,18 +133,18 @@ t.test('demo A: one pod, one claim, macvlan + host-local 10.10.1.0/24', async t 
     return c.status?.devices?.[0]?.networkData ? c : undefined
   })
   demoAUid = claim.metadata.uid
-  const dev = claim.status.devices[0]
-  t.equal(dev.driver, DRIVER)
-  t.equal(dev.networkData.interfaceName, 'net1')
-  t.same(dev.networkData.ips, [demoAAddr])
-  t.equal(dev.conditions.find((c: any) => c.type === 'Ready')?.status, 'True')
+  const dev = claim.status?.devices?.[0]
+  t.equal(dev?.driver, DRIVER)
+  t.equal(dev?.networkData?.interfaceName, 'net1')
+  t.same(dev?.networkData?.ips, [demoAAddr])
+  t.equal(dev?.conditions?.find(c => c.type === 'Ready')?.status, 'True')
   t.ok(existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`), 'CDI spec written')
 })
 
 t.test('demo B: a second pod on the same claim stays Pending with the policy reason', async t => {
   await apply(`${EX}/demo-b.yaml`)
   const msg = await waitFor('FailedScheduling event naming the policy', 2 * MINUTE, async () => {
-    const ev = await kubectlJson([
+    const ev = await kubectlJson<KList<KEvent>>([
       'get',
       'events',
       '-n',
@@ -145,9 +152,7 @@ t.test('demo B: a second pod on the same claim stays Pending with the policy rea
       '--field-selector',
       'involvedObject.name=demo-b',
     ])
-    return ev.items
-      .map((e: any) => e.message as string)
-      .find((m: string) => m.includes('serves exactly one pod'))
+    return ev.items.map(e => e.message ?? '').find(m => m.includes('serves exactly one pod'))
   })
   t.match(msg, 'network-dra: a network claim serves exactly one pod')
   t.equal(await podPhase(NS, 'demo-b'), 'Pending')
@@ -156,16 +161,14 @@ t.test('demo B: a second pod on the same claim stays Pending with the policy rea
 t.test('demo C: Deployment of 2 replicas with a ResourceClaimTemplate', async t => {
   await apply(`${EX}/demo-c.yaml`)
   const pods = await waitFor('2 demo-c pods Running', 3 * MINUTE, async () => {
-    const l = await kubectlJson(['get', 'pods', '-n', NS, '-l', 'app=demo-c'])
-    const r = l.items
-      .filter((p: any) => p.status.phase === 'Running')
-      .map((p: any) => p.metadata.name as string)
+    const l = await kubectlJson<KList<KPod>>(['get', 'pods', '-n', NS, '-l', 'app=demo-c'])
+    const r = l.items.filter(p => p.status?.phase === 'Running').map(p => p.metadata.name)
     return r.length === 2 ? r : undefined
   })
-  const addrs = await Promise.all(pods.map((p: string) => podAddr(NS, p, 'net1')))
+  const addrs = await Promise.all(pods.map(p => podAddr(NS, p, 'net1')))
   t.equal(new Set(addrs).size, 2, `distinct addresses: ${addrs.join(' ')}`)
-  const claims = await kubectlJson(['get', 'resourceclaims', '-n', NS])
-  t.equal(claims.items.filter((c: any) => c.metadata.name.startsWith('demo-c-')).length, 2)
+  const claims = await kubectlJson<KList<KClaim>>(['get', 'resourceclaims', '-n', NS])
+  t.equal(claims.items.filter(c => c.metadata.name.startsWith('demo-c-')).length, 2)
 })
 
 t.test('host-interface demo: the host link moves into the pod', async t => {
@@ -182,8 +185,8 @@ t.test('admin-network demo: the class defines the network', async t => {
 })
 
 t.test('restarting the plugin pod changes nothing for running pods', async t => {
-  const before = await kubectlJson(['get', 'pod', '-n', NS, 'demo-a'])
-  const plugin = await kubectlJson([
+  const before = await kubectlJson<KPod>(['get', 'pod', '-n', NS, 'demo-a'])
+  const plugin = await kubectlJson<KList<KPod>>([
     'get',
     'pods',
     '-n',
@@ -191,10 +194,11 @@ t.test('restarting the plugin pod changes nothing for running pods', async t => 
     '-l',
     'app.kubernetes.io/name=network-dra',
   ])
-  const old = plugin.items[0].metadata.name as string
+  const old = plugin.items[0]?.metadata.name
+  if (old === undefined) throw new Error('no plugin pod to restart')
   await kubectl(['delete', 'pod', '-n', SYSTEM_NS, old, '--wait=true'])
   await waitFor('a new plugin pod Ready', 3 * MINUTE, async () => {
-    const l = await kubectlJson([
+    const l = await kubectlJson<KList<KPod>>([
       'get',
       'pods',
       '-n',
@@ -203,18 +207,18 @@ t.test('restarting the plugin pod changes nothing for running pods', async t => 
       'app.kubernetes.io/name=network-dra',
     ])
     return l.items.some(
-      (p: any) =>
+      p =>
         p.metadata.name !== old &&
-        p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+        p.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True'),
     )
       ? true
       : undefined
   })
-  const after = await kubectlJson(['get', 'pod', '-n', NS, 'demo-a'])
-  t.equal(after.status.phase, 'Running')
+  const after = await kubectlJson<KPod>(['get', 'pod', '-n', NS, 'demo-a'])
+  t.equal(after.status?.phase, 'Running')
   t.equal(
-    after.status.containerStatuses[0].restartCount,
-    before.status.containerStatuses[0].restartCount,
+    after.status?.containerStatuses?.[0]?.restartCount,
+    before.status?.containerStatuses?.[0]?.restartCount,
   )
   t.equal(await podAddr(NS, 'demo-a', 'net1'), demoAAddr)
 })
@@ -238,7 +242,7 @@ t.test(
       existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`) ? undefined : true,
     )
     t.notOk(existsSync(`/var/lib/cni/networks/demo-a/${ip}`), 'host-local reservation released')
-    const hostifUid = (await claimOf('demo-hostif')).metadata.uid as string
+    const hostifUid = (await claimOf('demo-hostif')).metadata.uid
     await kubectl(['delete', 'pod', '-n', NS, 'demo-hostif', '--wait=true', '--timeout=120s'])
     await waitFor('host-interface claim unprepared', 2 * MINUTE, async () =>
       existsSync(`/var/run/cdi/${DRIVER}-net_${hostifUid}.json`) ? undefined : true,
@@ -249,15 +253,13 @@ t.test(
     t.notOk(await linkExists('ndra-hostif0p'), 'veth pair destroyed with the pod netns')
     const node = await nodeName()
     await waitFor('host-ndra-hostif0 unpublished', MINUTE, async () => {
-      const slices = await kubectlJson([
+      const slices = await kubectlJson<KList<KResourceSlice>>([
         'get',
         'resourceslices',
         '--field-selector',
         `spec.driver=${DRIVER},spec.nodeName=${node}`,
       ])
-      const names = slices.items.flatMap((sl: any) =>
-        (sl.spec.devices ?? []).map((d: any) => d.name as string),
-      )
+      const names = slices.items.flatMap(sl => (sl.spec.devices ?? []).map(d => d.name))
       return names.includes('host-ndra-hostif0') ? undefined : true
     })
     t.pass('vanished host link unpublished')
@@ -267,7 +269,7 @@ t.test(
 t.test('a broken network config keeps the pod from running and leaves an Event', async t => {
   await apply(`${REPO}test/e2e/manifests/broken-network.yaml`)
   const msg = await waitFor('NetworkAttachFailed event', 3 * MINUTE, async () => {
-    const ev = await kubectlJson([
+    const ev = await kubectlJson<KList<KEvent>>([
       'get',
       'events',
       '-n',
@@ -275,15 +277,14 @@ t.test('a broken network config keeps the pod from running and leaves an Event',
       '--field-selector',
       'involvedObject.name=broken',
     ])
-    return ev.items.find((e: any) => e.reason === 'NetworkAttachFailed')?.message as
-      string | undefined
+    return ev.items.find(e => e.reason === 'NetworkAttachFailed')?.message
   })
   t.match(msg, /macvlan/)
   // The pod phase can read Running (the kubelet counts the failed create as an attempt), so check
   // the container itself: never running, never ready, and any termination is a StartError (the
   // createRuntime hook failed before the process started).
-  const status = await kubectlJson(['get', 'pod', '-n', NS, 'broken'])
-  const cs = status.status.containerStatuses?.[0]
+  const status = await kubectlJson<KPod>(['get', 'pod', '-n', NS, 'broken'])
+  const cs = status.status?.containerStatuses?.[0]
   t.notOk(cs?.state?.running, 'container never ran')
   t.equal(cs?.ready ?? false, false, 'container never ready')
   for (const term of [cs?.state?.terminated, cs?.lastState?.terminated]) {

@@ -18,7 +18,52 @@ export async function kubectl(args: readonly string[], input?: string): Promise<
   return r.stdout
 }
 
-export async function kubectlJson<T = any>(args: readonly string[]): Promise<T> {
+/** The parts of kubectl's JSON output the end-to-end tests read (everything optional the API omits). */
+export interface KCondition {
+  readonly type: string
+  readonly status: string
+}
+export interface KList<T> {
+  readonly items: readonly T[]
+}
+export interface KMeta {
+  readonly metadata: { readonly name: string; readonly uid: string }
+}
+export interface KContainerTermination {
+  readonly reason?: string
+}
+export interface KContainerStatus {
+  readonly ready?: boolean
+  readonly restartCount: number
+  readonly state?: { readonly running?: object; readonly terminated?: KContainerTermination }
+  readonly lastState?: { readonly terminated?: KContainerTermination }
+}
+export interface KPod extends KMeta {
+  readonly status?: {
+    readonly phase?: string
+    readonly conditions?: readonly KCondition[]
+    readonly containerStatuses?: readonly KContainerStatus[]
+  }
+}
+export interface KResourceSlice extends KMeta {
+  readonly spec: { readonly devices?: readonly { readonly name: string }[] }
+}
+export interface KClaim extends KMeta {
+  readonly status?: {
+    readonly devices?: readonly {
+      readonly driver: string
+      readonly networkData?: { readonly interfaceName?: string; readonly ips?: readonly string[] }
+      readonly conditions?: readonly KCondition[]
+    }[]
+  }
+}
+export interface KEvent extends KMeta {
+  readonly reason?: string
+  readonly message?: string
+}
+
+/** `kubectl … -o json`, parsed; `T` names the shape the caller reads (not validated). */
+export async function kubectlJson<T>(args: readonly string[]): Promise<T> {
   return JSON.parse(await kubectl([...args, '-o', 'json'])) as T
 }
 
@@ -49,8 +94,12 @@ export async function waitFor<T>(
     await new Promise(r => setTimeout(r, 1000))
   }
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+    `timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : `: ${errorText(last)}`}`,
   )
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : JSON.stringify(err)
 }
 
 /** A veth pair in the node namespace whose both ends belong to the test; no addresses, no traffic out. */
@@ -70,8 +119,8 @@ export async function linkExists(name: string): Promise<boolean> {
 }
 
 export async function podPhase(ns: string, name: string): Promise<string | undefined> {
-  const p = await kubectlJson(['get', 'pod', '-n', ns, name])
-  return p.status?.phase as string | undefined
+  const p = await kubectlJson<KPod>(['get', 'pod', '-n', ns, name])
+  return p.status?.phase
 }
 
 /** IPv4 CIDR of `dev` inside the pod's container, via `kubectl exec … ip -o -4 addr show dev`. */

@@ -13,6 +13,8 @@ const cases = [
   },
   {
     name: 'non-error rejection',
+    // A non-Error rejection is the case under test: abortable must wrap it in an Error.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     call: () => Promise.reject('str'),
     abortAfterMs: -1,
     want: { error: 'str' },
@@ -25,7 +27,12 @@ const cases = [
   },
   {
     name: 'aborted while waiting',
-    call: () => new Promise(r => setTimeout(() => r(1), 200)),
+    call: () =>
+      new Promise(r => {
+        setTimeout(() => {
+          r(1)
+        }, 200)
+      }),
     abortAfterMs: 10,
     want: { error: 'deadline' },
   },
@@ -35,7 +42,10 @@ for (const c of cases) {
   t.test(c.name, async t => {
     const ac = new AbortController()
     if (c.abortAfterMs === 0) ac.abort(new Error('deadline'))
-    else if (c.abortAfterMs > 0) setTimeout(() => ac.abort(new Error('deadline')), c.abortAfterMs)
+    else if (c.abortAfterMs > 0)
+      setTimeout(() => {
+        ac.abort(new Error('deadline'))
+      }, c.abortAfterMs)
     try {
       t.same({ value: await abortable(c.call() as Promise<number>, ac.signal) }, c.want)
     } catch (err) {
