@@ -40,7 +40,7 @@ import type { AttachmentPlan } from './attachment-plan.js'
 import type { AttachHandler, AttachReply, AttachRequest, OciState } from './hook-server.js'
 import type { NetnsProbe } from './attach-netns-probe.js'
 import type { ResolvedPod } from './pod-resolver.js'
-import { KeyedMutex } from './keyed-mutex.js'
+import { KeyedLock } from '../util/keyed-lock.js'
 
 /** CNI_ARGS key that marks an attachment as ours in the libcni result cache (for GC). */
 export const CLAIM_UID_CNI_ARG = 'NDRA_CLAIM_UID'
@@ -163,7 +163,7 @@ export class Attacher implements AttachHandler {
   readonly #metrics: AttachMetrics | undefined
   readonly #nowMs: () => number
   readonly #now: () => Date
-  readonly #mutex = new KeyedMutex()
+  readonly #locks = new KeyedLock()
 
   constructor(opts: AttacherOptions) {
     this.#store = opts.store
@@ -182,7 +182,7 @@ export class Attacher implements AttachHandler {
     const started = this.#nowMs()
     const ctx: { pod?: PodIdentity } = {}
     try {
-      const done = await this.#mutex.run(mutexKey(req.claimUid, req.request), () =>
+      const done = await this.#locks.exclusive(mutexKey(req.claimUid, req.request), () =>
         this.#attachLocked(req, signal, ctx),
       )
       this.#observeAttach(done.outcome, 'OK', started)
@@ -393,7 +393,7 @@ export class Attacher implements AttachHandler {
     const keys = [...new Set(claim.plans.map(p => mutexKey(claimUid, p.request)))]
     let count = 0
     try {
-      await this.#mutex.runAll(keys, async () => {
+      await this.#locks.exclusiveAll(keys, async () => {
         count = await this.#detachLocked(claimUid, signal)
       })
       this.#metrics?.observeDetach({

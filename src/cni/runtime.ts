@@ -9,7 +9,7 @@ import { ResultCache, type CachedAttachment } from './cache.js'
 import type { NetworkConfigList, PluginConf } from './conf.js'
 import { buildPluginEnv, type CniCommand } from './env.js'
 import { ProcessExec, type CniExec } from './exec.js'
-import { KeyedRwLock } from './keyed-lock.js'
+import { KeyedLock } from '../util/keyed-lock.js'
 import { PluginFailure } from './plugin-failure.js'
 import { convertResult, parseResult, type CniResult } from './result.js'
 import { buildPlainStdin, buildPluginStdin, encodeStdin } from './stdin.js'
@@ -76,8 +76,8 @@ export class CniRuntime {
   readonly #exec: CniExec
   readonly #parentEnv: Readonly<Record<string, string | undefined>>
   readonly #cache: ResultCache
-  readonly #netLock = new KeyedRwLock()
-  readonly #attLock = new KeyedRwLock()
+  readonly #netLock = new KeyedLock()
+  readonly #attLock = new KeyedLock()
 
   constructor(opts: CniRuntimeOptions) {
     if (!(opts.pluginTimeoutMs > 0)) {

@@ -23,7 +23,7 @@ import { ResourceV1Api } from '@kubernetes/client-node'
 import { Attacher, type AttachMetrics } from '../attach/attacher.js'
 import { FsNetnsProbe } from '../attach/attach-netns-probe.js'
 import { HookServer } from '../attach/hook-server.js'
-import { KeyedMutex } from '../attach/keyed-mutex.js'
+import { KeyedLock } from '../util/keyed-lock.js'
 import { PodResolver } from '../attach/pod-resolver.js'
 import { CdiSpecWriter } from '../cdi/spec-writer.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
@@ -202,7 +202,7 @@ export class Driver {
       store,
       specs,
       detacher: attacher,
-      claimLocks: new KeyedMutex(),
+      claimLocks: new KeyedLock(),
       concurrency: c.prepareConcurrency,
       logger: logger.child({ component: 'prepare' }),
       observer: {

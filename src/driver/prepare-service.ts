@@ -14,7 +14,7 @@
  * unprepared twice at once. Every claim of the request gets a result.
  */
 import type { AttachmentPlan } from '../attach/attachment-plan.js'
-import type { KeyedMutex } from '../attach/keyed-mutex.js'
+import type { KeyedLock } from '../util/keyed-lock.js'
 import type { ResourceClaimV1 } from '../claims/resource-claim.js'
 import { DriverError, errorCode, errorMessage } from '../errors.js'
 import type {
@@ -73,7 +73,7 @@ export interface PrepareServiceOptions {
   readonly store: PrepareStore
   readonly specs: PrepareSpecs
   readonly detacher: ClaimDetacher
-  readonly claimLocks: KeyedMutex
+  readonly claimLocks: KeyedLock
   readonly concurrency: number
   readonly logger: Logger
   readonly observer?: PrepareObserver
@@ -120,7 +120,9 @@ export class PrepareService implements ClaimPreparer {
     signal: AbortSignal,
   ): Promise<ReadonlyMap<string, PrepareResult>> {
     const results = await mapBounded(claims, this.#o.concurrency, async ref => {
-      const result = await this.#o.claimLocks.run(ref.uid, () => this.#prepareOne(ref, signal))
+      const result = await this.#o.claimLocks.exclusive(ref.uid, () =>
+        this.#prepareOne(ref, signal),
+      )
       return [ref.uid, result] as const
     })
     this.#countPrepared()
@@ -132,7 +134,9 @@ export class PrepareService implements ClaimPreparer {
     signal: AbortSignal,
   ): Promise<ReadonlyMap<string, { readonly error?: string }>> {
     const results = await mapBounded(claims, this.#o.concurrency, async ref => {
-      const result = await this.#o.claimLocks.run(ref.uid, () => this.#unprepareOne(ref, signal))
+      const result = await this.#o.claimLocks.exclusive(ref.uid, () =>
+        this.#unprepareOne(ref, signal),
+      )
       return [ref.uid, result] as const
     })
     this.#countPrepared()

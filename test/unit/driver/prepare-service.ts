@@ -2,7 +2,7 @@
 // from the state, its missing CDI spec re-written, the API not read again); the record is written
 // before the spec; a claim is never prepared twice at once; unprepare of an unknown claim succeeds.
 import t from 'tap'
-import { KeyedMutex } from '../../../src/attach/keyed-mutex.js'
+import { KeyedLock } from '../../../src/util/keyed-lock.js'
 import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
 import { PrepareService } from '../../../src/driver/prepare-service.js'
 import { silentLogger } from '../../../src/logger.js'
@@ -50,7 +50,7 @@ function setup() {
     store,
     specs,
     detacher,
-    claimLocks: new KeyedMutex(),
+    claimLocks: new KeyedLock(),
     concurrency: 2,
     logger: silentLogger(),
     observer: { onError: () => undefined, onPreparedCount: n => counts.push(n) },

@@ -1,7 +1,10 @@
 /**
- * In-process reader/writer locks by key. The CNI spec leaves serialisation to the runtime: no two
- * operations on one attachment at once, and GC exclusive with ADD/DEL of its network. Waiters are
- * served in arrival order; a key with no holders and no waiters is forgotten.
+ * In-process reader/writer locks by key, shared by every part of the daemon that must serialise
+ * async work per key: the CNI runtime (no two operations on one attachment at once, GC exclusive
+ * with ADD/DEL of its network: the CNI spec leaves that to the runtime), the attacher (two hooks for
+ * one (claim, request) never run CNI at once) and the prepare service (one claim prepared or
+ * unprepared at a time). Different keys proceed in parallel. Waiters are served in arrival order;
+ * a key with no holders and no waiters is forgotten.
  */
 
 interface Waiter {
@@ -15,8 +18,8 @@ interface KeyState {
   queue: Waiter[]
 }
 
-/** Keyed async reader/writer lock. */
-export class KeyedRwLock {
+/** Keyed async reader/writer lock; `exclusive` alone makes it a keyed mutex. */
+export class KeyedLock {
   readonly #keys = new Map<string, KeyState>()
 
   /** Run `fn` holding `key` shared (other shared holders allowed, no exclusive holder). */
@@ -24,12 +27,26 @@ export class KeyedRwLock {
     return this.#run(key, false, fn)
   }
 
-  /** Run `fn` holding `key` exclusively. */
+  /** Run `fn` holding `key` exclusively, once every earlier holder has finished (either way). */
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.#run(key, true, fn)
   }
 
-  /** Number of keys currently tracked (for tests: proves keys are released). */
+  /**
+   * Hold several keys exclusively at once. Keys are taken in sorted order, so two callers holding
+   * overlapping sets can never deadlock.
+   */
+  exclusiveAll<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort()
+    const step = (i: number): Promise<T> => {
+      const key = sorted[i]
+      if (key === undefined) return fn()
+      return this.exclusive(key, () => step(i + 1))
+    }
+    return step(0)
+  }
+
+  /** Number of keys currently held or waited for (for tests: proves keys are released). */
   get size(): number {
     return this.#keys.size
   }
