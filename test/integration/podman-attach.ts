@@ -22,10 +22,10 @@ import { CniRuntime } from '../../src/cni/runtime.js'
 import { StateStore } from '../../src/state/store.js'
 import { silentLogger } from '../../src/logger.js'
 import { createVethPair, deleteLink } from './lib/netns.js'
+import { TEST_IMAGE, ensureTestImage } from './lib/test-image.js'
 
 const run = promisify(execFile)
 const REPO = resolve(import.meta.dirname, '../..')
-const TEST_IMAGE = 'localhost/network-dra-test:v1'
 const CDI_ROOT = '/var/run/cdi'
 const HOOK_TIMEOUT_S = 5
 
@@ -70,12 +70,6 @@ async function hookBinary(): Promise<string> {
   if (!(await exists(bin))) await run('npm', ['run', 'build'], { cwd: REPO })
   await access(bin)
   return bin
-}
-
-/** The busybox test image (scripts/images.sh builds it offline); built when missing. */
-async function ensureImage(): Promise<void> {
-  const have = await sh('podman', ['image', 'exists', TEST_IMAGE])
-  if (have.code !== 0) await run('bash', [join(REPO, 'scripts/images.sh'), 'build'], { cwd: REPO })
 }
 
 function conflist(name: string, master: string, subnet: string, dataDir: string) {
@@ -141,7 +135,7 @@ t.test('podman + runc + CNI through our hook', async t => {
   })
 
   const hookBin = await hookBinary()
-  await ensureImage()
+  await ensureTestImage()
   await createVethPair(master, peer)
   await run('mkdir', ['-p', markDir])
 
