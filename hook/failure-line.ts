@@ -4,7 +4,11 @@
  * request failed and why, on a single line.
  */
 
-/** Collapse whitespace (including newlines) so a multi-line reason stays one line. */
+/**
+ * Collapse whitespace (including newlines) so a multi-line reason stays one line. The plugin side
+ * has the same rule as `replyLine` in src/attach/hook-server.ts; the hook keeps its own copy
+ * because it imports nothing but node: built-ins (test/unit/hook/imports.ts).
+ */
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim()
 }

@@ -37,7 +37,13 @@ import type {
   PodIdentity,
 } from '../state/state-types.js'
 import type { AttachmentPlan } from './attachment-plan.js'
-import type { AttachHandler, AttachReply, AttachRequest, OciState } from './hook-server.js'
+import {
+  replyLine,
+  type AttachHandler,
+  type AttachReply,
+  type AttachRequest,
+  type OciState,
+} from './hook-server.js'
 import type { NetnsProbe } from './attach-netns-probe.js'
 import type { ResolvedPod } from './pod-resolver.js'
 import { KeyedLock } from '../util/keyed-lock.js'
@@ -199,7 +205,7 @@ export class Attacher implements AttachHandler {
       }
     } catch (err: unknown) {
       const code = errorCode(err)
-      const message = oneLine(errorMessage(err))
+      const message = replyLine(errorMessage(err))
       this.#observeAttach('failed', code, started)
       this.#log.warn(
         { claimUID: req.claimUid, request: req.request, device: req.device, code, err: message },
@@ -364,7 +370,7 @@ export class Attacher implements AttachHandler {
       netnsId: pod.netnsId,
       networkName,
       phase: 'failed',
-      error: oneLine(errorMessage(err)),
+      error: replyLine(errorMessage(err)),
       updatedAt: this.#now().toISOString(),
     }
     try {
@@ -468,7 +474,7 @@ export class Attacher implements AttachHandler {
       const first = failures[0]
       throw new DriverError(
         errorCode(first),
-        `detaching claim ${claimUid}: ${failures.map(f => oneLine(errorMessage(f))).join('; ')}`,
+        `detaching claim ${claimUid}: ${failures.map(f => replyLine(errorMessage(f))).join('; ')}`,
         { cause: first },
       )
     }
@@ -513,7 +519,7 @@ export class Attacher implements AttachHandler {
         await this.detachClaim(uid)
         detachedClaims.push(uid)
       } catch (err: unknown) {
-        errors.push(oneLine(errorMessage(err)))
+        errors.push(replyLine(errorMessage(err)))
       }
     }
     const entries = await this.#cni.cachedAttachments()
@@ -543,7 +549,7 @@ export class Attacher implements AttachHandler {
         })
         deletedCacheEntries.push(name)
       } catch (err: unknown) {
-        errors.push(`${name}: ${oneLine(errorMessage(err))}`)
+        errors.push(`${name}: ${replyLine(errorMessage(err))}`)
       }
     }
     const remaining = entries.filter(e => !orphans.includes(e))
@@ -560,7 +566,7 @@ export class Attacher implements AttachHandler {
             .map(e => ({ containerId: e.containerId, ifName: e.ifName }))
           await this.#cni.gc(list, validSet)
         } catch (err: unknown) {
-          errors.push(oneLine(errorMessage(err)))
+          errors.push(replyLine(errorMessage(err)))
         }
       }
     }
@@ -689,8 +695,4 @@ function withoutAttachment(
     ...c,
     attachments: c.attachments.filter(a => !(a.request === r.request && a.device === r.device)),
   }
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim()
 }
