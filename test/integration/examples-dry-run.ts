@@ -1,0 +1,178 @@
+// Invariant: with the chart rendered by helm and applied for real to a kube-apiserver 1.35 (so its
+// DeviceClasses and admission policies exist), every manifest in examples/ is accepted by
+// `kubectl apply --dry-run=server` unchanged, and the chart's claim-config admission policy is
+// live (a claim setting a forbidden key is refused with a message naming the key).
+import { execFile } from 'node:child_process'
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { parseAllDocuments } from 'yaml'
+import { randomSuffix } from './lib/netns.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const HELM = '/var/cache/network-dra/helm/v3.19.0/bin/helm'
+const KUBECTL = '/var/cache/network-dra/k8s/v1.35.4/bin/kubectl'
+/** Env var scripts/integration.sh sets to the control plane's admin kubeconfig. */
+const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Run a command, feeding `stdin`; never throws for a non-zero exit. */
+function exec(cmd: string, args: readonly string[], stdin?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
+        if (err !== null && code === -1) {
+          reject(new Error(`${cmd}: ${err.message}`, { cause: err }))
+          return
+        }
+        resolve({ code, stdout, stderr })
+      },
+    )
+    child.stdin?.end(stdin ?? '')
+  })
+}
+
+async function kubeconfigPath(): Promise<string | undefined> {
+  const fromEnv = process.env[KUBECONFIG_ENV]
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  const r = await exec('bash', [join(root, 'scripts/cluster/control-plane.sh'), 'kubeconfig'])
+  return r.code === 0 ? r.stdout.trim() : undefined
+}
+
+const FORBIDDEN_KEY_CLAIM = (name: string): string => `
+apiVersion: resource.k8s.io/v1
+kind: ResourceClaim
+metadata:
+  name: ${name}
+spec:
+  devices:
+    requests:
+      - name: net
+        exactly:
+          deviceClassName: attachment.network-dra.dev
+    config:
+      - requests: [net]
+        opaque:
+          driver: network-dra.dev
+          parameters:
+            apiVersion: network-dra.dev/v1alpha1
+            kind: CNIConfig
+            network:
+              cniVersion: 1.0.0
+              name: forbidden
+              plugins:
+                - type: bridge
+                  ipam: {type: host-local, subnet: 10.10.9.0/24, dataDir: /etc}
+`
+
+t.test(
+  'examples pass server-side dry run with the chart applied',
+  { timeout: 180_000 },
+  async t => {
+    const kubeconfig = await kubeconfigPath()
+    if (kubeconfig === undefined) {
+      t.fail(
+        `no control plane: run \`bash scripts/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
+      )
+      return
+    }
+    const kubectl = (args: readonly string[], stdin?: string): Promise<Run> =>
+      exec(KUBECTL, ['--kubeconfig', kubeconfig, ...args], stdin)
+
+    const sfx = randomSuffix()
+    const ns = `ndra-ex-${sfx}`
+    const release = `ndra-ex-${sfx}`
+    const rendered = await exec(HELM, [
+      'template',
+      release,
+      join(root, 'charts', 'network-dra'),
+      '--namespace',
+      ns,
+    ])
+    t.equal(rendered.code, 0, `helm template (${rendered.stderr.trim()})`)
+    const chartKinds = parseAllDocuments(rendered.stdout)
+      .map(d => d.toJS() as { kind?: string } | null)
+      .flatMap(d => (d?.kind === undefined ? [] : [d.kind]))
+    t.ok(chartKinds.includes('DeviceClass'), 'the chart renders DeviceClasses')
+    t.ok(chartKinds.includes('ValidatingAdmissionPolicy'), 'and admission policies')
+
+    const created = await kubectl(['create', 'namespace', ns])
+    t.equal(created.code, 0, `namespace ${ns} (${created.stderr.trim()})`)
+    t.teardown(async () => {
+      await kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false'])
+    })
+    t.teardown(async () => {
+      // Cluster-scoped objects of the chart (DeviceClasses, policies, RBAC) go with the manifest.
+      await kubectl(
+        ['delete', '-n', ns, '-f', '-', '--ignore-not-found', '--wait=false'],
+        rendered.stdout,
+      )
+    })
+    const applied = await kubectl(['apply', '-n', ns, '-f', '-'], rendered.stdout)
+    t.equal(applied.code, 0, `chart applied (${applied.stderr.trim()})`)
+    const classes = await kubectl([
+      'get',
+      'deviceclass',
+      'attachment.network-dra.dev',
+      'host-interface.network-dra.dev',
+      '-o',
+      'name',
+    ])
+    t.equal(classes.code, 0, `the examples' DeviceClasses exist (${classes.stderr.trim()})`)
+
+    // The claim-config policy is live once the apiserver's policy informer has it: a forbidden key
+    // is refused, and the message names it.
+    const deadline = Date.now() + 30_000
+    let refused: Run
+    for (;;) {
+      refused = await kubectl(
+        ['apply', '--dry-run=server', '-n', ns, '-f', '-'],
+        FORBIDDEN_KEY_CLAIM('forbidden-key'),
+      )
+      if (refused.code !== 0 || Date.now() > deadline) break
+      await new Promise(r => setTimeout(r, 500))
+    }
+    t.not(refused.code, 0, 'a claim with a forbidden key is refused at admission')
+    t.match(refused.stderr, /denied request: .*ipam\.dataDir/, refused.stderr.trim())
+
+    const files = (await readdir(join(root, 'examples'))).filter(f => /\.ya?ml$/.test(f)).sort()
+    t.ok(files.length >= 5, `examples found: ${files.join(', ')}`)
+    for (const file of files) {
+      const path = join(root, 'examples', file)
+      const r = await kubectl(['apply', '--dry-run=server', '-n', ns, '-f', path])
+      t.equal(r.code, 0, `${file}: accepted (${r.stderr.trim()})`)
+      const objects = parseAllDocuments(await readFile(path, 'utf8'))
+        .map(d => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
+        .filter(d => d?.kind !== undefined)
+      for (const o of objects) {
+        const kind = (o?.kind ?? '').toLowerCase()
+        const name = o?.metadata?.name ?? ''
+        const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        t.match(
+          r.stdout,
+          new RegExp(`^${kind}(\\.[a-z0-9.]+)?/${escaped} created \\(server dry run\\)$`, 'm'),
+          `${file}: ${o?.kind ?? ''}/${name} passed the server's validation and admission`,
+        )
+      }
+    }
+    const leftover = await kubectl([
+      'get',
+      'resourceclaims,pods,deployments',
+      '-n',
+      ns,
+      '-o',
+      'name',
+    ])
+    t.equal(leftover.stdout.trim(), '', 'dry run created nothing')
+  },
+)
