@@ -34,6 +34,9 @@ const DRIVER = 'network-dra.dev'
 const APISERVER = '/var/cache/network-dra/k8s/v1.35.4/bin/kube-apiserver'
 
 async function controlPlane(): Promise<{ kubeconfig: string; startedHere: boolean }> {
+  // scripts/integration.sh starts the control plane and names its kubeconfig here.
+  const fromEnv = process.env['NDRA_CP_KUBECONFIG']
+  if (fromEnv !== undefined && fromEnv !== '') return { kubeconfig: fromEnv, startedHere: false }
   try {
     const { stdout } = await run('bash', [SCRIPT, 'kubeconfig'])
     return { kubeconfig: stdout.trim(), startedHere: false }
