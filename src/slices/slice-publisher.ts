@@ -237,7 +237,8 @@ export class SlicePublisher {
         },
         err => {
           this.#watch = undefined
-          if (err !== undefined) {
+          // stop() aborts the watch, and the client reports that as an error: not a warning.
+          if (err !== undefined && this.#running) {
             this.#o.logger.warn({ err: errorMessage(err) }, 'resource slice watch ended')
           }
           this.#rewatchLater()

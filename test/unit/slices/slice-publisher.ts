@@ -1,11 +1,12 @@
 // Invariant: the publisher converges the API to exactly the desired pool — ≤128 devices per
 // slice, one generation with the right resourceSliceCount, owner = Node — bumps the generation
-// only when content changes, deletes obsolete slices, and re-creates slices the kubelet wipes.
+// only when content changes, deletes obsolete slices, and re-creates slices the kubelet wipes; a
+// watch ended by its own stop() is not logged as a warning.
 import t, { type Test } from 'tap'
-import { silentLogger } from '../../../src/logger.js'
+import { createLogger, silentLogger } from '../../../src/logger.js'
 import { attachmentDevices, type SliceDevice } from '../../../src/slices/device-builder.js'
 import { SlicePublisher } from '../../../src/slices/slice-publisher.js'
-import type { ResourceSliceObject } from '../../../src/slices/slice-client.js'
+import type { ResourceSliceObject, SliceClient } from '../../../src/slices/slice-client.js'
 import { FakeClock } from '../../fakes/kube-clock.js'
 import { FakeSliceClient } from '../../fakes/kube-slice-client.js'
 
@@ -239,4 +240,53 @@ t.test('custom slice size', async t => {
   const { client, pub } = setup(attachmentDevices(5), { max: 2 })
   await pub.sync()
   checkPool(t, client, 5, 3, 0)
+})
+
+t.test('a watch ended by stop() is not a warning; one ended by the server is', async t => {
+  const lines: { level: string; msg: string }[] = []
+  const logger = createLogger('debug', {
+    write: (line: string) => {
+      lines.push(JSON.parse(line) as { level: string; msg: string })
+    },
+  })
+  const client = new FakeSliceClient()
+  // The real client aborts the HTTP watch on stop() and reports the abort through onClose.
+  const aborting: SliceClient = {
+    list: s => client.list(s),
+    create: s => client.create(s),
+    update: s => client.update(s),
+    delete: (n, p) => client.delete(n, p),
+    nodeUid: n => client.nodeUid(n),
+    watch: async (selector, on, close) => {
+      const h = await client.watch(selector, on, close)
+      return {
+        stop: () => {
+          h.stop()
+          close(new Error('This operation was aborted'))
+        },
+      }
+    },
+  }
+  const clock = new FakeClock()
+  const pub = new SlicePublisher({
+    client: aborting,
+    driverName: D,
+    nodeName: NODE,
+    clock,
+    logger,
+    resyncIntervalMs: 60_000,
+    reactDelayMs: 1_000,
+    rewatchDelayMs: 5_000,
+  })
+  pub.setDevices(attachmentDevices(1))
+  await pub.start()
+  const warnings = (): string[] =>
+    lines.filter(l => l.level === 'warn' || l.level === 'error').map(l => l.msg)
+  client.closeWatches(new Error('watch timed out'))
+  t.same(warnings(), ['resource slice watch ended'], 'server-side end: warned')
+  await clock.advance(5_000)
+  t.equal(client.watching(), 1, 're-watched')
+  await pub.stop()
+  t.same(warnings(), ['resource slice watch ended'], 'stop(): no further warning')
+  t.equal(client.watching(), 0)
 })
