@@ -19,6 +19,25 @@ BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy k
 
 log() { printf '[build-k8s] %s\n' "$*" >&2; }
 
+# A Go that can switch toolchains (>= 1.21): the k8s go.mod asks for 1.25, and GOTOOLCHAIN=auto
+# fetches that toolchain as a module from the Go module proxy. Use the machine's Go (PATH or
+# /usr/local/go); otherwise install Debian trixie's golang-1.24 (apt source set up by install-deps.sh).
+ensure_go() {
+  local cand v
+  for cand in "$(command -v go || true)" /usr/local/go/bin/go /usr/lib/go-1.24/bin/go; do
+    [[ -n $cand && -x $cand ]] || continue
+    v=$("$cand" env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p')
+    if [[ -n $v && $v -ge 21 ]]; then
+      export PATH="$(dirname "$cand"):$PATH"
+      export GOTOOLCHAIN=auto
+      return
+    fi
+  done
+  log "no Go >= 1.21 found; installing golang-1.24-go from trixie"
+  apt-get install -y --no-install-recommends -t trixie golang-1.24-go >&2
+  export PATH="/usr/lib/go-1.24/bin:$PATH" GOTOOLCHAIN=auto
+}
+
 build_k8s() {
   local ok=1
   for b in "${BINS[@]}"; do [[ -x "$OUT/$b" ]] || ok=0; done
@@ -86,9 +105,9 @@ build_helm() {
 }
 
 case "${1:-all}" in
-  k8s) build_k8s ;;
-  helm) build_helm ;;
-  all) build_helm; build_k8s ;;
+  k8s) ensure_go; build_k8s ;;
+  helm) ensure_go; build_helm ;;
+  all) ensure_go; build_helm; build_k8s ;;
   print-bindir) echo "$OUT" ;;
   print-helm) echo "$HELM_OUT/helm" ;;
   *) echo "usage: $0 [all|k8s|helm|print-bindir|print-helm]" >&2; exit 2 ;;
