@@ -1,5 +1,5 @@
 /**
- * Typed-enough unary gRPC calls from a proto-loader service definition, without generated stubs:
+ * Typed-enough unary gRPC calls from a proto-loader service definition, without generated client classes:
  * used by the health probe (which calls our own sockets) and by the kubelet emulator in tests.
  */
 import {
