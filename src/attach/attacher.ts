@@ -294,13 +294,7 @@ export class Attacher implements AttachHandler {
       throw err
     }
     const record: AttachmentRecord = {
-      ...podIdentity(pod),
-      request: plan.request,
-      device: plan.device,
-      ifName: plan.ifName,
-      netns: pod.netns,
-      netnsId: pod.netnsId,
-      networkName: list.name,
+      ...attachmentBase(plan, pod, list.name),
       phase: 'attached',
       result,
       updatedAt: this.#now().toISOString(),
@@ -362,13 +356,7 @@ export class Attacher implements AttachHandler {
     log: Logger,
   ): Promise<void> {
     const record: AttachmentRecord = {
-      ...podIdentity(pod),
-      request: plan.request,
-      device: plan.device,
-      ifName: plan.ifName,
-      netns: pod.netns,
-      netnsId: pod.netnsId,
-      networkName,
+      ...attachmentBase(plan, pod, networkName),
       phase: 'failed',
       error: replyLine(errorMessage(err)),
       updatedAt: this.#now().toISOString(),
@@ -666,6 +654,19 @@ function mutexKey(claimUid: string, request: string): string {
 /** The pod a record or resolution belongs to; sandbox id stands in when there is no pod uid. */
 function podKey(p: PodIdentity): string {
   return p.podUid !== '' ? `uid:${p.podUid}` : `sandbox:${p.sandboxId}`
+}
+
+/** The fields an attachment record takes from its plan and pod, whatever its phase. */
+function attachmentBase(plan: AttachmentPlan, pod: ResolvedPod, networkName: string) {
+  return {
+    ...podIdentity(pod),
+    request: plan.request,
+    device: plan.device,
+    ifName: plan.ifName,
+    netns: pod.netns,
+    netnsId: pod.netnsId,
+    networkName,
+  }
 }
 
 function podIdentity(p: PodIdentity): PodIdentity {
