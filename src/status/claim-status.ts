@@ -259,15 +259,32 @@ export class ClaimStatusWriter {
   async #jsonPatch(claim: ClaimRef, ours: readonly Record<string, unknown>[]): Promise<void> {
     const cur = await this.#o.client.readStatusDevices(claim.namespace, claim.name)
     const others = cur.devices.filter(d => d['driver'] !== this.#o.driverName)
-    await this.#o.client.jsonPatchStatus(
-      claim.namespace,
-      claim.name,
-      [
-        { op: 'test', path: '/metadata/resourceVersion', value: cur.resourceVersion },
-        { op: 'add', path: '/status/devices', value: [...others, ...ours] },
-      ],
-      this.#o.driverName,
-    )
+    try {
+      await this.#o.client.jsonPatchStatus(
+        claim.namespace,
+        claim.name,
+        [
+          { op: 'test', path: '/metadata/resourceVersion', value: cur.resourceVersion },
+          { op: 'add', path: '/status/devices', value: [...others, ...ours] },
+        ],
+        this.#o.driverName,
+      )
+    } catch (err: unknown) {
+      // The apiserver answers a failed `test` op with 422 Invalid and no details, exactly like a
+      // body it refuses. A changed resourceVersion tells the two apart: then it was a concurrent
+      // writer (e.g. the resourceclaim controller), a conflict worth a retry.
+      if (httpStatusOf(err) === 422) {
+        const now = await this.#o.client.readStatusDevices(claim.namespace, claim.name)
+        if (now.resourceVersion !== cur.resourceVersion) {
+          throw new DriverError(
+            'NDRA_KUBE_API',
+            `ResourceClaim ${claim.namespace}/${claim.name} changed while its status was patched (resourceVersion ${cur.resourceVersion} -> ${now.resourceVersion})`,
+            { cause: Object.assign(new Error('conflict'), { code: 409 }) },
+          )
+        }
+      }
+      throw err
+    }
   }
 
   /** Forget a claim's transition times (after unprepare). */

@@ -1,6 +1,7 @@
 // Invariant: the status apply body has the shape the apiserver validates (one entry per device,
 // Ready condition, data ≤10 KiB, networkData within limits), transition times only move when
-// readiness flips, and writes retry transient failures with backoff but not final ones.
+// readiness flips, and writes retry transient failures (including a JSON patch that lost a
+// resourceVersion race) with backoff but not final ones.
 import t from 'tap'
 import {
   ClaimStatusWriter,
@@ -259,3 +260,55 @@ t.test(
     await t.rejects(w.write(claim, [ready]), { code: 'NDRA_KUBE_API' })
   },
 )
+
+t.test('writer: a JSON patch whose resourceVersion test fails is re-read and retried', async t => {
+  // The apiserver's answer to a failed `test` op: 422 Invalid, no details.
+  const testOpFailed = (): Error =>
+    Object.assign(new Error('the server rejected our request due to an error in our request'), {
+      code: 422,
+    })
+  class RacingClient extends FakeStatusClient {
+    /** Patches that lose a race with another writer (who bumps the resourceVersion). */
+    races = 0
+    override jsonPatchStatus(
+      ...args: Parameters<FakeStatusClient['jsonPatchStatus']>
+    ): Promise<void> {
+      if (this.races > 0) {
+        this.races--
+        const rv = String(Number(this.stored.resourceVersion) + 1)
+        this.stored = { ...this.stored, resourceVersion: rv }
+        return Promise.reject(testOpFailed())
+      }
+      return super.jsonPatchStatus(...args)
+    }
+  }
+  const client = new RacingClient()
+  const clock = new FakeClock()
+  const w = new ClaimStatusWriter({
+    client,
+    driverName: 'network-dra.dev',
+    clock,
+    logger: silentLogger(),
+    baseDelayMs: 100,
+  })
+  client.stored = { resourceVersion: '42', devices: [] }
+  client.errors = [
+    Object.assign(new Error('status.allocation: Invalid value: {...}: field is immutable'), {
+      code: 422,
+    }),
+  ]
+  client.races = 2
+  await w.write(claim, [ready])
+  t.same(clock.sleeps, [100, 200], 'two conflicts, two backoffs')
+  t.equal(client.jsonPatches.length, 1)
+  const ops = client.jsonPatches[0]?.ops as { value: unknown }[]
+  t.equal(ops[0]?.value, '44', 'the patch that landed tested the latest resourceVersion')
+
+  // Same 422 with the resourceVersion unchanged: the API refused the body; no retry.
+  client.errors = [testOpFailed()]
+  await t.rejects(w.write(claim, [ready]), {
+    code: 'NDRA_KUBE_API',
+    message: /rejected our request/,
+  })
+  t.same(clock.sleeps, [100, 200], 'no retry for a refused body')
+})
