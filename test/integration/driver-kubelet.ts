@@ -701,6 +701,18 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   clearTimeout(stopTimer)
   t.comment(`daemon stopped ${(performance.now() - stopStart).toFixed(0)} ms after SIGTERM`)
   t.same(exit, { code: 0, signal: null }, 'SIGTERM: exit code 0')
+  const log = (await readFile(dirs.log, 'utf8'))
+    .split('\n')
+    .filter(l => l.startsWith('{'))
+    .map(l => JSON.parse(l) as { level: string; msg: string })
+  const stopAt = log.findIndex(l => l.msg === 'stopping')
+  t.ok(stopAt >= 0, 'the daemon logged the signal')
+  t.same(
+    log.slice(stopAt).filter(l => l.level !== 'info' && l.level !== 'debug'),
+    [],
+    'an orderly shutdown logs no warning or error',
+  )
+  t.equal(log.at(-1)?.msg, 'network-dra plugin stopped')
   await kubelet.waitForDeregistration(DRIVER, 5_000)
   t.pass('kubelet saw the registration socket go away')
   t.same(await readdir(dirs.registrar), [], 'registration socket removed')
