@@ -3,6 +3,8 @@
 // and loses no update when two instances in two processes update the same file concurrently.
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { mkdir, rm, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -243,11 +245,12 @@ function runChild(
   dir: string,
   id: string,
   count: number,
+  barrier: string,
 ): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [...process.execArgv, childScript, dir, id, String(count)],
+      [...process.execArgv, childScript, dir, id, String(count), barrier],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
@@ -264,7 +267,16 @@ function runChild(
 t.test('two processes, 50 interleaved updates each, none lost', async t => {
   const dir = t.testdir()
   const started = Date.now()
-  const results = await Promise.all([runChild(dir, 'p1', 50), runChild(dir, 'p2', 50)])
+  // Both writers open the store, then start together (a barrier), so their updates contend even
+  // when one process is slow to start on a loaded machine.
+  const barrier = mkdtempSync(join(tmpdir(), 'ndra-store-barrier-'))
+  t.teardown(() => rm(barrier, { recursive: true, force: true }))
+  const running = Promise.all([runChild(dir, 'p1', 50, barrier), runChild(dir, 'p2', 50, barrier)])
+  while (!(existsSync(join(barrier, 'ready-p1')) && existsSync(join(barrier, 'ready-p2')))) {
+    await new Promise(r => setTimeout(r, 5))
+  }
+  writeFileSync(join(barrier, 'go'), '')
+  const results = await running
   for (const r of results) t.equal(r.code, 0, r.stderr)
   const s = await StateStore.open({ dir })
   const claims = s.snapshot().claims
