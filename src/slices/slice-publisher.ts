@@ -23,6 +23,7 @@ import type {
   SliceClient,
   WatchHandle,
 } from './slice-client.js'
+import { sortKeys } from '../util/sort-keys.js'
 
 /** Options of {@link SlicePublisher}. */
 export interface SlicePublisherOptions {
@@ -290,16 +291,4 @@ function canonicalDevices(devices: readonly SliceDevice[]): string {
       .map(d => ({ name: d.name, attributes: sortKeys(d.attributes ?? {}) }))
       .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
   )
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys)
-  if (typeof v === 'object' && v !== null) {
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map(k => [k, sortKeys((v as Record<string, unknown>)[k])]),
-    )
-  }
-  return v
 }

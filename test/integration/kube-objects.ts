@@ -24,6 +24,7 @@ import { ClaimStatusWriter } from '../../src/status/claim-status.js'
 import { kubeStatusClient } from '../../src/status/kube-status-client.js'
 import { PodEventRecorder } from '../../src/status/pod-events.js'
 import { randomSuffix } from './lib/netns.js'
+import { sortKeys } from '../../src/util/sort-keys.js'
 
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
    request bodies are plain objects: the client serialises by attribute maps, not class identity */
@@ -44,18 +45,6 @@ async function controlPlane(): Promise<{ kubeconfig: string; startedHere: boolea
     const { stdout } = await run('bash', [SCRIPT, 'up'], { timeout: 180_000 })
     return { kubeconfig: stdout.trim().split('\n').at(-1) ?? '', startedHere: true }
   }
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys)
-  if (typeof v === 'object' && v !== null) {
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map(k => [k, sortKeys((v as Record<string, unknown>)[k])]),
-    )
-  }
-  return v
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
