@@ -34,32 +34,28 @@ async function main(): Promise<number> {
     pluginEnv: process.env,
   })
   let stopping: Promise<void> | undefined
-  const stop = (signal: string): void => {
-    if (stopping) return
-    logger.info({ signal }, 'stopping')
-    stopping = driver.stop()
+  const stop = (signal: string): Promise<void> => {
+    if (!stopping) {
+      logger.info({ signal }, 'stopping')
+      stopping = driver.stop()
+    }
+    return stopping
   }
-  process.on('SIGTERM', () => {
-    stop('SIGTERM')
-  })
-  process.on('SIGINT', () => {
-    stop('SIGINT')
+  const stopped = new Promise<void>(resolve => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        void stop(signal).then(resolve)
+      })
+    }
   })
   try {
     await driver.start()
   } catch (err) {
     logger.fatal({ err: errorMessage(err) }, 'start-up failed')
-    await driver.stop()
+    await stop('start-up failure')
     return 1
   }
-  await new Promise<void>(resolve => {
-    const wait = setInterval(() => {
-      if (stopping) {
-        clearInterval(wait)
-        void stopping.then(resolve)
-      }
-    }, 200)
-  })
+  await stopped
   return 0
 }
 
