@@ -47,6 +47,17 @@ const running = (name: string) =>
 
 const claimOf = (name: string) => kubectlJson<KClaim>(['get', 'resourceclaim', '-n', NS, name])
 
+/** Names of the devices this driver publishes in the node's ResourceSlices. */
+const publishedDeviceNames = async (node: string): Promise<string[]> => {
+  const slices = await kubectlJson<KList<KResourceSlice>>([
+    'get',
+    'resourceslices',
+    '--field-selector',
+    `spec.driver=${DRIVER},spec.nodeName=${node}`,
+  ])
+  return slices.items.flatMap(sl => (sl.spec.devices ?? []).map(d => d.name))
+}
+
 const cdiSpecs = () => readdirSync('/var/run/cdi').filter(f => f.startsWith(`${DRIVER}-net_`))
 
 t.before(async () => {
@@ -106,13 +117,7 @@ t.test('helm install publishes ResourceSlices', async t => {
     'ResourceSlices with 128 slots and the host interface',
     2 * MINUTE,
     async () => {
-      const slices = await kubectlJson<KList<KResourceSlice>>([
-        'get',
-        'resourceslices',
-        '--field-selector',
-        `spec.driver=${DRIVER},spec.nodeName=${node}`,
-      ])
-      const names = slices.items.flatMap(s => (s.spec.devices ?? []).map(d => d.name))
+      const names = await publishedDeviceNames(node)
       return names.length >= 129 && names.includes('host-ndra-hostif0') ? names : undefined
     },
   )
@@ -253,13 +258,7 @@ t.test(
     t.notOk(await linkExists('ndra-hostif0p'), 'veth pair destroyed with the pod netns')
     const node = await nodeName()
     await waitFor('host-ndra-hostif0 unpublished', MINUTE, async () => {
-      const slices = await kubectlJson<KList<KResourceSlice>>([
-        'get',
-        'resourceslices',
-        '--field-selector',
-        `spec.driver=${DRIVER},spec.nodeName=${node}`,
-      ])
-      const names = slices.items.flatMap(sl => (sl.spec.devices ?? []).map(d => d.name))
+      const names = await publishedDeviceNames(node)
       return names.includes('host-ndra-hostif0') ? undefined : true
     })
     t.pass('vanished host link unpublished')
