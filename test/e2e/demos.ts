@@ -58,6 +58,17 @@ const publishedDeviceNames = async (node: string): Promise<string[]> => {
   return slices.items.flatMap(sl => (sl.spec.devices ?? []).map(d => d.name))
 }
 
+/** Events of a pod in the demo namespace. */
+const podEvents = (pod: string): Promise<KList<KEvent>> =>
+  kubectlJson<KList<KEvent>>([
+    'get',
+    'events',
+    '-n',
+    NS,
+    '--field-selector',
+    `involvedObject.name=${pod}`,
+  ])
+
 const cdiSpecs = () => readdirSync('/var/run/cdi').filter(f => f.startsWith(`${DRIVER}-net_`))
 
 t.before(async () => {
@@ -149,14 +160,7 @@ t.test('demo A: one pod, one claim, macvlan + host-local 10.10.1.0/24', async t 
 t.test('demo B: a second pod on the same claim stays Pending with the policy reason', async t => {
   await apply(`${EX}/demo-b.yaml`)
   const msg = await waitFor('FailedScheduling event naming the policy', 2 * MINUTE, async () => {
-    const ev = await kubectlJson<KList<KEvent>>([
-      'get',
-      'events',
-      '-n',
-      NS,
-      '--field-selector',
-      'involvedObject.name=demo-b',
-    ])
+    const ev = await podEvents('demo-b')
     return ev.items.map(e => e.message ?? '').find(m => m.includes('serves exactly one pod'))
   })
   t.match(msg, 'network-dra: a network claim serves exactly one pod')
@@ -268,14 +272,7 @@ t.test(
 t.test('a broken network config keeps the pod from running and leaves an Event', async t => {
   await apply(`${REPO}test/e2e/manifests/broken-network.yaml`)
   const msg = await waitFor('NetworkAttachFailed event', 3 * MINUTE, async () => {
-    const ev = await kubectlJson<KList<KEvent>>([
-      'get',
-      'events',
-      '-n',
-      NS,
-      '--field-selector',
-      'involvedObject.name=broken',
-    ])
+    const ev = await podEvents('broken')
     return ev.items.find(e => e.reason === 'NetworkAttachFailed')?.message
   })
   t.match(msg, /macvlan/)
