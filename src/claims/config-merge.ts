@@ -47,6 +47,8 @@ export interface ParsedEntries {
   readonly errors: readonly string[]
   /** Claim entries the policy does not allow (NDRA_POLICY_VIOLATION). */
   readonly policyProblems: readonly PolicyProblem[]
+  /** `requests` of entries dropped as malformed or over a limit ([] = every request). */
+  readonly dropped: readonly (readonly string[])[]
 }
 
 /** Options of {@link parseConfigEntries}. */
@@ -72,6 +74,7 @@ export function parseConfigEntries(
   const entries: ParsedConfigEntry[] = []
   const errors: string[] = []
   const policyProblems: PolicyProblem[] = []
+  const dropped: (readonly string[])[] = []
   ;(config ?? []).forEach((entry, index) => {
     if (entry.opaque?.driver !== opts.driverName) return
     const source: ConfigSource = entry.source === 'FromClass' ? 'class' : 'claim'
@@ -81,6 +84,7 @@ export function parseConfigEntries(
       const over = limitProblem(params, path, opts.policy.limits)
       if (over !== undefined) {
         policyProblems.push(over)
+        dropped.push(entry.requests ?? [])
         return
       }
       const network = (params as Record<string, unknown> | null)?.['network']
@@ -94,6 +98,7 @@ export function parseConfigEntries(
     })
     if (!v.ok) {
       errors.push(...v.errors)
+      dropped.push(entry.requests ?? [])
       return
     }
     if (source === 'claim') {
@@ -103,11 +108,14 @@ export function parseConfigEntries(
   })
   const rank = (e: ParsedConfigEntry): number => (e.source === 'class' ? 0 : 1)
   entries.sort((a, b) => rank(a) - rank(b) || a.index - b.index)
-  return { entries, errors, policyProblems }
+  return { entries, errors, policyProblems, dropped }
 }
 
 /** Whether an entry applies to an allocation result's request (`req` or `req/sub`). */
-export function entryAppliesTo(entry: ParsedConfigEntry, request: string): boolean {
+export function entryAppliesTo(
+  entry: { readonly requests: readonly string[] },
+  request: string,
+): boolean {
   if (entry.requests.length === 0) return true
   return entry.requests.includes(request) || entry.requests.includes(mainRequestName(request))
 }
@@ -132,15 +140,17 @@ export function mergeForRequest(
     const c = e.config
     if (c.interfaceName !== undefined) merged.interfaceName = c.interfaceName
     if (c.network !== undefined) {
-      const { claimOverrides: _previous, ...rest } = merged
       merged = {
-        ...rest,
+        ...merged,
         network: c.network,
         networkSource: e.source,
         networkPath: `${e.path}.network`,
-        ...(e.source === 'class' && c.claimOverrides !== undefined
-          ? { claimOverrides: c.claimOverrides }
-          : {}),
+      }
+      // Overrides belong to the admin network that set them; a later network drops them.
+      if (e.source === 'class' && c.claimOverrides !== undefined) {
+        merged.claimOverrides = c.claimOverrides
+      } else {
+        delete merged.claimOverrides
       }
     }
     if (c.mac !== undefined) merged.mac = c.mac

@@ -160,7 +160,8 @@ export function limitProblem(
         }
       }
     } else {
-      bytes += Buffer.byteLength(JSON.stringify(v) ?? 'null')
+      const text = JSON.stringify(v) as string | undefined
+      bytes += text === undefined ? 0 : Buffer.byteLength(text)
     }
     if (bytes > limits.maxBytes) {
       return problem(

@@ -18,7 +18,7 @@
  */
 import { judgeAddress, type AddressBounds } from './addresses.js'
 import type { NetworkConfList } from './cni-config.js'
-import { keyPath } from './json-keys.js'
+import { keyPath, showKey } from './json-keys.js'
 import { typeProblem, type Policy } from './policy.js'
 import { problem, type PolicyProblem } from './policy-rules.js'
 import { KNOWN_CNI_VERSIONS } from '../cni/version.js'
@@ -79,6 +79,10 @@ function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+function typeDetail(type: unknown, bad: string): string {
+  return type === undefined ? '"type" is missing' : `${JSON.stringify(type)} ${bad}`
+}
+
 function list(v: readonly string[]): string {
   return v.length === 0 ? 'none' : v.join(', ')
 }
@@ -96,17 +100,16 @@ export function rawNetworkProblems(
       problem(
         'network-name',
         `${ctx.path}.name`,
-        `${JSON.stringify(name)} is not a valid network name`,
+        `${typeof name === 'string' ? showKey(name) : JSON.stringify(name)} is not a valid network name`,
       ),
     )
   }
   let usesHostIf = false
-  network.plugins.forEach((plugin, i) => {
-    const at = `${ctx.path}.plugins[${i}]`
-    const r = pluginProblems(plugin, at, policy, ctx)
+  for (const [i, plugin] of network.plugins.entries()) {
+    const r = pluginProblems(plugin, `${ctx.path}.plugins[${i}]`, policy, ctx)
     out.push(...r.problems)
     usesHostIf ||= r.usesHostIf
-  })
+  }
   if (ctx.hostInterface !== undefined && !usesHostIf) {
     out.push(
       problem(
@@ -131,7 +134,7 @@ function pluginProblems(
   const allowed = policy.allowedPluginTypes
   const bad = typeProblem(type)
   if (bad !== undefined) {
-    out.push(problem('plugin-type', `${at}.type`, `${JSON.stringify(type)} ${bad}`))
+    out.push(problem('plugin-type', `${at}.type`, typeDetail(type, bad)))
   } else if (HOST_CHANGING_TYPES.includes(type as string)) {
     out.push(
       problem('host-flag', `${at}.type`, `plugin "${String(type)}" changes the node's firewall`),
@@ -287,7 +290,7 @@ function ipamProblems(
   const type = ipam['type']
   const bad = typeProblem(type)
   if (bad !== undefined) {
-    out.push(problem('plugin-type', `${at}.type`, `${JSON.stringify(type)} ${bad}`))
+    out.push(problem('plugin-type', `${at}.type`, typeDetail(type, bad)))
   } else if (NON_IPAM_TYPES.includes(type as string)) {
     out.push(
       problem(

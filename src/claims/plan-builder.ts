@@ -90,6 +90,7 @@ export function buildAttachmentPlans(input: PlanBuilderInput): AttachmentPlan[] 
     const d = draftFor(r, merged, hostIf, perRequest.get(r.request) ?? 1, input.policy, {
       claim,
       claimEntries,
+      droppedEntry: parsed.dropped.some(requests => entryAppliesTo({ requests }, r.request)),
     })
     configErrors.push(...d.configErrors)
     policyErrors.push(...d.policyErrors)
@@ -167,6 +168,8 @@ interface Draft {
 interface ClaimSide {
   readonly claim: ClaimContext
   readonly claimEntries: readonly ParsedConfigEntry[]
+  /** An entry for this request was refused already (its problems say why it has no network). */
+  readonly droppedEntry: boolean
 }
 
 function draftFor(
@@ -185,7 +188,7 @@ function draftFor(
     const where = side.claim.granted
       ? `add a CNIConfig with "network" to the claim's spec.devices.config (requests: ["${mainRequestName(r.request)}"]) or use the DeviceClass of an admin network`
       : 'use the DeviceClass of an admin network (one that carries a network)'
-    configErrors.push(`${at}: no network configuration; ${where}`)
+    if (!side.droppedEntry) configErrors.push(`${at}: no network configuration; ${where}`)
     return {
       result: r,
       merged,

@@ -593,7 +593,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     what: '"ipMasqBacK" with a Kelvin sign (U+212A) is read as ipMasqBackend',
     namespace: G,
     deviceClass: A,
-    parameters: raw([bridge({ ['ipMasqBac\u212And']: 'nftables' })]),
+    parameters: raw([bridge({ ['ipMasqBac\u212Aend']: 'nftables' })]),
     rule: 'key-spelling',
     admission: 'key-spelling',
   },
