@@ -223,14 +223,16 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   }
   await mkdir(dirs.registrar, { recursive: true })
   await mkdir(dirs.plugins, { recursive: true })
-  // The test's own policy: ptp (allowed by default) is left out, so a claim using it proves the
-  // file was loaded.
+  // The test's own policy (v2): the test namespace may write networks on its bridges inside
+  // SUBNET; ptp (allowed by default) is left out, so a claim using it proves the file was loaded.
   await writeFile(
     dirs.policy,
     [
+      `tenantNetworkNamespaces: [${ns}]`,
       'allowedPluginTypes: [bridge, host-local, macvlan, static]',
+      `allowedBridges: [ndbr${sfx}, br-x]`,
+      `allowedCIDRs: [${SUBNET}]`,
       'forbiddenKeys: [dataDir, runtimeConfig, "cni.dev/*"]',
-      'claimConfig: allow',
       '',
     ].join('\n'),
   )
@@ -497,10 +499,14 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   t.match(err(unknownField), /parameters\.interfaceNmae: unknown field/)
   t.match(
     err(hostDevice),
-    /plugin type "host-device" is not allowed/,
+    /\[plugin-type\] .*host-device moves a host NIC into the pod/,
     'host-device on an attachment slot: named',
   )
-  t.match(err(forbiddenKey), /ipam\.dataDir: key "dataDir" may not be set/, 'forbidden key: named')
+  t.match(
+    err(forbiddenKey),
+    /\[forbidden-key\] .*ipam\.dataDir: key "dataDir" is forbidden/,
+    'forbidden key: named',
+  )
   t.match(err(notInPolicyFile), /ptp/, 'type outside the policy file: named')
   t.match(err(notAllocated), /is not allocated/, 'claim without allocation: refused')
   const cdiFiles = (): Promise<string[]> => readdir(dirs.cdi).catch(() => [] as string[])

@@ -2,7 +2,8 @@
 // meant for the user into a prefixed per-claim message, and lets programming errors through.
 import t from 'tap'
 import { ClaimPlanner } from '../../../src/driver/claim-planner.js'
-import { DEFAULT_POLICY } from '../../../src/claims/policy.js'
+import { DEFAULT_POLICY, type Policy } from '../../../src/claims/policy.js'
+import type { ResourceClaimV1 } from '../../../src/claims/resource-claim.js'
 
 const allocated = (parameters: unknown) => ({
   metadata: { namespace: 'ns', name: 'c', uid: 'u1' },
@@ -41,10 +42,16 @@ const cni = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 })
 
+// Namespace "ns" may write networks on eth9 within 10.1.0.0/16.
 const planner = new ClaimPlanner({
   driverName: 'network-dra.dev',
   nodeName: 'node-1',
-  policy: DEFAULT_POLICY,
+  policy: {
+    ...DEFAULT_POLICY,
+    tenantNetworkNamespaces: ['ns'],
+    allowedParentLinks: ['eth9'],
+    allowedCIDRs: ['10.1.0.0/16'],
+  },
   hostInterface: () => undefined,
 })
 
@@ -55,7 +62,7 @@ t.test('valid claim → plans', async t => {
     t.match(r.plans, [{ request: 'net', pool: 'node-1', device: 'attachment-3', ifName: 'net1' }])
 })
 
-const bad = [
+const bad: { name: string; claim: ResourceClaimV1; want: RegExp; policy?: Policy }[] = [
   {
     name: 'unknown field',
     claim: allocated(cni({ interfaceNmae: 'x' })),
@@ -77,12 +84,27 @@ const bad = [
         },
       }),
     ),
-    want: /^network-dra: .*dataDir/,
+    want: /^network-dra: network-dra policy \[forbidden-key\] .*dataDir/,
+  },
+  {
+    name: 'default policy: no raw networks',
+    claim: allocated(cni()),
+    policy: DEFAULT_POLICY,
+    want: /^network-dra: network-dra policy \[tenant-network-namespace\] /,
   },
 ]
 for (const c of bad) {
   t.test(c.name, async t => {
-    const r = planner.plans(c.claim)
+    const p =
+      c.policy === undefined
+        ? planner
+        : new ClaimPlanner({
+            driverName: 'network-dra.dev',
+            nodeName: 'node-1',
+            policy: c.policy,
+            hostInterface: () => undefined,
+          })
+    const r = p.plans(c.claim)
     t.ok('error' in r)
     if ('error' in r) t.match(r.error, c.want)
   })
