@@ -1803,6 +1803,20 @@ export const BENIGN_CASES: readonly BenignCase[] = Object.freeze([
     parameters: raw([macvlan()], { cniArgs: { FOO: 'bar' } }),
   },
   {
+    id: 'host-flags-false',
+    what: 'host flags explicitly off are harmless',
+    namespace: G,
+    deviceClass: A,
+    parameters: raw([bridge({ isGateway: false, ipMasq: false, hairpinMode: false })]),
+  },
+  {
+    id: 'unknown-keys-any-case',
+    what: 'keys the policy does not rely on may be spelled freely (MTU, Mode-like extras)',
+    namespace: G,
+    deviceClass: A,
+    parameters: raw([macvlan({ MTU: 1400, comment: 'x' })]),
+  },
+  {
     id: 'loopback-plugin',
     what: 'the loopback plugin alone',
     namespace: G,

@@ -60,6 +60,7 @@ t.test('ASCII folds to upper case; other characters stay', async t => {
   t.equal(goFoldKey('ipMasq_1.x/Y'), 'IPMASQ_1.X/Y')
   t.equal(goFoldKey('re\u017FolvConf'), 'RESOLVCONF')
   t.equal(goFoldKey('\u{1F600}'), '\u{1F600}')
+  t.equal(goFoldKey('a\uD800'), goFoldKey('a\uDC00'), 'lone surrogates decode as U+FFFD in Go')
 })
 
 t.test('showKey and keyPath make odd keys visible', async t => {
