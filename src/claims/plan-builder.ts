@@ -7,6 +7,7 @@ import type { AttachmentPlan } from '../attach/attachment-plan.js'
 import { DriverError } from '../errors.js'
 import { interfaceNameProblems, type NetworkConfList } from './cni-config.js'
 import { mergeForRequest, parseConfigEntries, type MergedConfig } from './config-merge.js'
+import { derivedNetworkName, tenantNetworkNameProblem } from './network-name.js'
 import {
   HOST_DEVICE_TYPE,
   MASTER_PLUGIN_TYPES,
@@ -60,11 +61,12 @@ export function buildAttachmentPlans(input: PlanBuilderInput): AttachmentPlan[] 
   const perRequest = new Map<string, number>()
   for (const r of results) perRequest.set(r.request, (perRequest.get(r.request) ?? 0) + 1)
 
+  const namespace = input.claim.metadata?.namespace ?? ''
   const drafts: Draft[] = []
   for (const r of results) {
     const hostIf = hostInterfaceOf(r, input)
     const merged = mergeForRequest(parsed.entries, r.request)
-    const d = draftFor(r, merged, hostIf, perRequest.get(r.request) ?? 1, input.policy)
+    const d = draftFor(r, merged, hostIf, perRequest.get(r.request) ?? 1, input.policy, namespace)
     configErrors.push(...d.configErrors)
     policyErrors.push(...d.policyErrors)
     drafts.push(d)
@@ -140,6 +142,7 @@ function draftFor(
   hostIf: string | undefined,
   devicesOfRequest: number,
   policy: Policy,
+  namespace: string,
 ): Draft {
   const configErrors: string[] = []
   const policyErrors: string[] = []
@@ -157,7 +160,15 @@ function draftFor(
   policyErrors.push(
     ...networkPolicyProblems(merged.network, policy, { source, path, hostInterface: hostIf }),
   )
-  const network: NetworkConfList = structuredClone(merged.network)
+  if (source === 'claim') {
+    const bad = tenantNetworkNameProblem(merged.network.name)
+    if (bad !== undefined) configErrors.push(`${path}.name: ${bad}`)
+  }
+  // The plugins, the result cache and IPAM see only the derived name (network-name.ts).
+  const network: NetworkConfList = {
+    ...structuredClone(merged.network),
+    name: derivedNetworkName({ source, namespace, name: merged.network.name }),
+  }
   if (hostIf !== undefined) {
     const inj = injectHostInterface(network, hostIf, path)
     ;(source === 'claim' ? policyErrors : configErrors).push(...inj)
@@ -174,7 +185,7 @@ function draftFor(
   for (const cap of ['mac', 'ips'] as const) {
     if (merged[cap] !== undefined && !declaresCapability(network, cap)) {
       configErrors.push(
-        `${at}: "${cap}" is set but no plugin of network "${network.name}" declares capabilities: {"${cap}": true}, so it would be ignored; add it to the plugin that applies it`,
+        `${at}: "${cap}" is set but no plugin of network "${merged.network.name}" declares capabilities: {"${cap}": true}, so it would be ignored; add it to the plugin that applies it`,
       )
     }
   }

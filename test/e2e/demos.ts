@@ -250,7 +250,10 @@ t.test(
     await waitFor('CDI spec removed', 2 * MINUTE, async () =>
       existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`) ? undefined : true,
     )
-    t.notOk(existsSync(`/var/lib/cni/networks/demo-a/${ip}`), 'host-local reservation released')
+    t.notOk(
+      existsSync(`/var/lib/cni/networks/ndra.ns.${NS}.demo-a/${ip}`),
+      'host-local reservation released',
+    )
     const hostifUid = (await claimOf('demo-hostif')).metadata.uid
     await kubectl(['delete', 'pod', '-n', NS, 'demo-hostif', '--wait=true', '--timeout=120s'])
     await waitFor('host-interface claim unprepared', 2 * MINUTE, async () =>

@@ -668,7 +668,7 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   t.match(attachMetrics, /network_dra_attach_total\{[^}]*result="added"[^}]*\} [1-9]/)
 
   // --- unprepare ------------------------------------------------------------------------------------
-  const ipamDir = join(dirs.ipam, netName)
+  const ipamDir = join(dirs.ipam, `ndra.class.${netName}`)
   const reservations = async (): Promise<string[]> =>
     (await readdir(ipamDir).catch(() => [] as string[])).filter(f => /^\d/.test(f))
   t.equal((await reservations()).length, 1, 'host-local holds one reservation')

@@ -333,3 +333,61 @@ t.test('plans never alias the claim (injection works on a copy)', async t => {
   })
   t.equal(JSON.stringify(c), before)
 })
+
+// Invariant (issue 7 contract §6): the plugins, the result cache and IPAM only ever see the name
+// the driver derived — `ndra.class.<name>` for admin networks, `ndra.ns.<namespace>.<name>` for a
+// claim's network — so a claim calling its network `cbr0` cannot share the cluster network's state;
+// a tenant name with dots (ambiguous derivation) or over 63 characters is refused.
+const nameCases: {
+  name: string
+  config: DeviceAllocationConfiguration
+  namespace?: string
+  want?: string
+  err?: RegExp
+}[] = [
+  { name: 'admin network', config: classCfg({ network: bridge }), want: 'ndra.class.blue' },
+  {
+    name: 'tenant network named like the cluster network',
+    config: claimCfg({ network: net('cbr0', bridge.plugins) }),
+    want: 'ndra.ns.ns.cbr0',
+  },
+  {
+    name: 'same tenant name in another namespace is another network',
+    config: claimCfg({ network: net('cbr0', bridge.plugins) }),
+    namespace: 'other',
+    want: 'ndra.ns.other.cbr0',
+  },
+  {
+    name: 'admin network names may keep dots',
+    config: classCfg({ network: net('corp.net', bridge.plugins) }),
+    want: 'ndra.class.corp.net',
+  },
+  {
+    name: 'tenant name with a dot',
+    config: claimCfg({ network: net('a.b', bridge.plugins) }),
+    err: /network\.name: "a\.b" is not a valid network name for a claim/,
+  },
+  {
+    name: 'tenant name of 64 characters',
+    config: claimCfg({ network: net('n'.repeat(64), bridge.plugins) }),
+    err: /is not a valid network name for a claim/,
+  },
+]
+for (const c of nameCases) {
+  t.test(`network name: ${c.name}`, async t => {
+    const base = claim([res('r', 'attachment-0')], [c.config])
+    const run = () =>
+      buildAttachmentPlans({
+        claim: { ...base, metadata: { ...base.metadata, namespace: c.namespace ?? 'ns' } },
+        driverName: D,
+        nodeName: NODE,
+        policy: DEFAULT_POLICY,
+        hostInterface: d => hosts[d],
+      })
+    if (c.err) {
+      t.throws(run, { code: 'NDRA_OPAQUE_CONFIG', message: c.err })
+      return
+    }
+    t.equal(run()[0]?.networkConfig['name'], c.want)
+  })
+}
