@@ -1,14 +1,28 @@
 /**
  * The `PlanSource` of the prepare service: runs the pure plan builder with the admin policy and the
- * node's current host-interface devices, and turns a `DriverError` meant for the user into the
- * claim's prepare error (prefixed so the pod event says who is talking).
+ * node's current host-interface devices, then the prepare-time checks that need the outside world —
+ * every pod reserving the claim uses it in a container (`unreferenced-claim`), and the network's
+ * `cniVersion` is one the driver and its plugins support (`cni-version`) — and turns a
+ * `DriverError` of the builder or a finding of a check into the claim's prepare error (prefixed so
+ * the pod event says who is talking). A check that cannot decide (API or plugin failure) rejects.
  */
 import type { AttachmentPlan } from '../attach/attachment-plan.js'
 import { buildAttachmentPlans } from '../claims/plan-builder.js'
 import type { Policy } from '../claims/policy.js'
+import { formatProblem, type PolicyProblem } from '../claims/policy-rules.js'
 import type { ResourceClaimV1 } from '../claims/resource-claim.js'
 import { DriverError } from '../errors.js'
 import type { PlanSource } from './prepare-service.js'
+
+/** The `unreferenced-claim` check (ClaimReferenceCheck satisfies it). */
+export interface ReferenceCheck {
+  problems(claim: ResourceClaimV1, signal: AbortSignal): Promise<PolicyProblem[]>
+}
+
+/** The `cni-version` check (CniVersionCheck satisfies it). */
+export interface VersionCheck {
+  problems(plans: readonly AttachmentPlan[], signal: AbortSignal): Promise<PolicyProblem[]>
+}
 
 export interface ClaimPlannerOptions {
   readonly driverName: string
@@ -16,6 +30,8 @@ export interface ClaimPlannerOptions {
   readonly policy: Policy
   /** Host interface behind a published `host-…` device, from the latest inventory. */
   readonly hostInterface: (deviceName: string) => string | undefined
+  readonly references: ReferenceCheck
+  readonly versions: VersionCheck
 }
 
 export class ClaimPlanner implements PlanSource {
@@ -25,22 +41,30 @@ export class ClaimPlanner implements PlanSource {
     this.#o = opts
   }
 
-  plans(
+  async plans(
     claim: ResourceClaimV1,
-  ): { readonly plans: readonly AttachmentPlan[] } | { readonly error: string } {
+    signal: AbortSignal,
+  ): Promise<{ readonly plans: readonly AttachmentPlan[] } | { readonly error: string }> {
+    let plans: AttachmentPlan[]
     try {
-      return {
-        plans: buildAttachmentPlans({
-          claim,
-          driverName: this.#o.driverName,
-          nodeName: this.#o.nodeName,
-          policy: this.#o.policy,
-          hostInterface: this.#o.hostInterface,
-        }),
-      }
+      plans = buildAttachmentPlans({
+        claim,
+        driverName: this.#o.driverName,
+        nodeName: this.#o.nodeName,
+        policy: this.#o.policy,
+        hostInterface: this.#o.hostInterface,
+      })
     } catch (err) {
       if (err instanceof DriverError) return { error: `network-dra: ${err.message}` }
       throw err
     }
+    // API and plugin failures of these checks reject: prepare fails with their own code and the
+    // kubelet retries; only a finding is the user's to fix.
+    const problems = [
+      ...(await this.#o.references.problems(claim, signal)),
+      ...(await this.#o.versions.problems(plans, signal)),
+    ]
+    if (problems.length > 0) return { error: problems.map(formatProblem).join('\n') }
+    return { plans }
   }
 }
