@@ -11,7 +11,6 @@
 // exercises the real default path without touching the node's IPAM state. Links are a bridge and
 // veths the plugins create for a netns the test made; the bridge is deleted at the end.
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -78,10 +77,12 @@ t.test('a claim network named cbr0 never shares state with the cbr0 network', as
   const networks = join(tmp, 'networks')
   const cacheDir = join(tmp, 'cache')
   await mkdir(networks)
-  const madeMountPoint = !existsSync(HOST_NETWORKS)
-  await mkdir(HOST_NETWORKS, { recursive: true })
+  // The mount point must exist; whatever the test creates for it goes again (empty dirs only).
+  const created = await mkdir(HOST_NETWORKS, { recursive: true })
   t.teardown(async () => {
-    if (madeMountPoint) await rmdir(HOST_NETWORKS).catch(() => undefined)
+    if (created === undefined) return
+    await rmdir(HOST_NETWORKS).catch(() => undefined)
+    if (created !== HOST_NETWORKS) await rmdir(created).catch(() => undefined)
   })
 
   // --- the decoy: network "cbr0" with one reservation and two cache entries of its own ------------
