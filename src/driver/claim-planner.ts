@@ -1,10 +1,11 @@
 /**
  * The `PlanSource` of the prepare service: runs the pure plan builder with the admin policy and the
- * node's current host-interface devices, then the prepare-time checks that need the outside world —
- * every pod reserving the claim uses it in a container (`unreferenced-claim`), and the network's
- * `cniVersion` is one the driver and its plugins support (`cni-version`) — and turns a
- * `DriverError` of the builder or a finding of a check into the claim's prepare error (prefixed so
- * the pod event says who is talking). A check that cannot decide (API or plugin failure) rejects.
+ * node's current host-interface devices, plus the prepare-time checks that need the outside world —
+ * every pod reserving the claim uses it in a container (`unreferenced-claim`, always checked), and
+ * the network's `cniVersion` is one the driver and its plugins support (`cni-version`, on valid
+ * plans) — and turns a `DriverError` of the builder and the findings of the checks into the claim's
+ * prepare error, one line each (prefixed so the pod event says who is talking). A check that
+ * cannot decide (API or plugin failure) rejects.
  */
 import type { AttachmentPlan } from '../attach/attachment-plan.js'
 import { buildAttachmentPlans } from '../claims/plan-builder.js'
@@ -45,6 +46,10 @@ export class ClaimPlanner implements PlanSource {
     claim: ResourceClaimV1,
     signal: AbortSignal,
   ): Promise<{ readonly plans: readonly AttachmentPlan[] } | { readonly error: string }> {
+    // API and plugin failures of the checks reject: prepare fails with their own code and the
+    // kubelet retries; only a finding is the user's to fix. The reference check runs first and
+    // whatever the config: a claim no container uses cannot work, however it is configured.
+    const found = [...(await this.#o.references.problems(claim, signal))]
     let plans: AttachmentPlan[]
     try {
       plans = buildAttachmentPlans({
@@ -55,16 +60,11 @@ export class ClaimPlanner implements PlanSource {
         hostInterface: this.#o.hostInterface,
       })
     } catch (err) {
-      if (err instanceof DriverError) return { error: `network-dra: ${err.message}` }
-      throw err
+      if (!(err instanceof DriverError)) throw err
+      return { error: [...found.map(formatProblem), `network-dra: ${err.message}`].join('\n') }
     }
-    // API and plugin failures of these checks reject: prepare fails with their own code and the
-    // kubelet retries; only a finding is the user's to fix.
-    const problems = [
-      ...(await this.#o.references.problems(claim, signal)),
-      ...(await this.#o.versions.problems(plans, signal)),
-    ]
-    if (problems.length > 0) return { error: problems.map(formatProblem).join('\n') }
+    found.push(...(await this.#o.versions.problems(plans, signal)))
+    if (found.length > 0) return { error: found.map(formatProblem).join('\n') }
     return { plans }
   }
 }

@@ -152,12 +152,18 @@ t.test('findings of both checks become one error, one formatted line each', asyn
   t.match(lines[1], /^network-dra policy \[cni-version\] request "net" network\.cniVersion: y; /)
 })
 
-t.test('the checks run only when the builder accepted the claim', async t => {
-  const refs = new FakeChecks()
+t.test('references are checked whatever the config; versions only on valid plans', async t => {
+  const refs = new FakeChecks([
+    problem('unreferenced-claim', 'pod p spec.resourceClaims[net]', 'x'),
+  ])
   const vers = new FakeChecks()
   const r = await make(refs, vers).plans(allocated(cni({ interfaceNmae: 'x' })), signal)
+  t.same(refs.seen, ['claim'])
+  t.same(vers.seen, [])
   t.ok('error' in r)
-  t.same([...refs.seen, ...vers.seen], [])
+  if (!('error' in r)) return
+  const lines = r.error.split('\n')
+  t.match(lines, [/^network-dra policy \[unreferenced-claim\] /, /^network-dra: .*interfaceNmae/])
 })
 
 t.test('a check that cannot decide rejects with its own error', async t => {
