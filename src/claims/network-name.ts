@@ -7,7 +7,8 @@
  * - admin network (from a DeviceClass): `ndra.class.<network.name>`
  * - tenant network (from a claim): `ndra.ns.<namespace>.<network.name>`
  *
- * Tenant names have no dots, so `ndra.ns.a.b` has exactly one reading. Claims of one namespace
+ * Tenant names have no dots (`TENANT_NETWORK_NAME_RE`, rule `network-name`, network-rules.ts), so
+ * `ndra.ns.a.b` has exactly one reading. Claims of one namespace
  * with the same network name share host-local state (distinct addresses); nothing is shared across
  * namespaces, with the cluster network or with another CNI user. Start-up GC and recovery touch only
  * names with {@link DRIVER_NETWORK_PREFIX}.
@@ -16,9 +17,6 @@ import type { ConfigSource } from './policy.js'
 
 /** Every network name the driver runs starts with this; nothing else is ours to GC. */
 export const DRIVER_NETWORK_PREFIX = 'ndra.'
-
-/** Names a tenant may give its network: no dots (unambiguous derivation), a DNS-label length. */
-export const TENANT_NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/
 
 /** Where a network was written and by whom, the inputs of {@link derivedNetworkName}. */
 export interface NetworkOrigin {
@@ -34,12 +32,6 @@ export function derivedNetworkName(o: NetworkOrigin): string {
   return o.source === 'class'
     ? `${DRIVER_NETWORK_PREFIX}class.${o.name}`
     : `${DRIVER_NETWORK_PREFIX}ns.${o.namespace}.${o.name}`
-}
-
-/** Why a tenant's `network.name` is refused (undefined when it is fine). */
-export function tenantNetworkNameProblem(name: string): string | undefined {
-  if (TENANT_NETWORK_NAME_RE.test(name)) return undefined
-  return `"${name}" is not a valid network name for a claim: use 1-63 letters, digits, "-" or "_", starting with a letter or digit (no dots; the driver runs it as "${DRIVER_NETWORK_PREFIX}ns.<namespace>.<name>")`
 }
 
 /** True when a network name is one the driver derived, so start-up GC may touch its state. */

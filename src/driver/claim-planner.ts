@@ -4,7 +4,7 @@
  * every pod reserving the claim uses it in a container (`unreferenced-claim`, always checked), and
  * the network's `cniVersion` is one the driver and its plugins support (`cni-version`, on valid
  * plans) — and turns a `DriverError` of the builder and the findings of the checks into the claim's
- * prepare error, one line each (prefixed so the pod event says who is talking). A check that
+ * prepare error, joined by ` | ` (prefixed so the pod event says who is talking). A check that
  * cannot decide (API or plugin failure) rejects.
  */
 import type { AttachmentPlan } from '../attach/attachment-plan.js'
@@ -24,6 +24,9 @@ export interface ReferenceCheck {
 export interface VersionCheck {
   problems(plans: readonly AttachmentPlan[], signal: AbortSignal): Promise<PolicyProblem[]>
 }
+
+/** Between problems in one prepare error, as `policyViolation` joins them. */
+const PROBLEM_SEPARATOR = ' | '
 
 export interface ClaimPlannerOptions {
   readonly driverName: string
@@ -61,10 +64,12 @@ export class ClaimPlanner implements PlanSource {
       })
     } catch (err) {
       if (!(err instanceof DriverError)) throw err
-      return { error: [...found.map(formatProblem), `network-dra: ${err.message}`].join('\n') }
+      // Policy violations already read `network-dra policy [rule] …`.
+      const own = err.code === 'NDRA_POLICY_VIOLATION' ? err.message : `network-dra: ${err.message}`
+      return { error: [...found.map(formatProblem), own].join(PROBLEM_SEPARATOR) }
     }
     found.push(...(await this.#o.versions.problems(plans, signal)))
-    if (found.length > 0) return { error: found.map(formatProblem).join('\n') }
+    if (found.length > 0) return { error: found.map(formatProblem).join(PROBLEM_SEPARATOR) }
     return { plans }
   }
 }

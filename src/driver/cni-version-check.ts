@@ -1,14 +1,14 @@
 /**
  * The prepare-time `cniVersion` check (rule `cni-version`): the version libcni will select for a
- * plan's network must be one this driver implements and one every plugin of the network (and its
- * IPAM plugin) lists in its VERSION answer. Without it, `cniVersion: 99.0.0` or a version newer than
- * the node's plugins passes prepare and fails only when the container starts.
+ * plan's network must be one every plugin of the network (and its IPAM plugin) lists in its VERSION
+ * answer. The plan builder has already refused versions the driver does not implement
+ * (network-rules.ts `cniVersionProblems`); this is the half that needs the node's binaries. Without
+ * it, a version newer than the node's plugins passes prepare and fails only at container start.
  */
 import type { AttachmentPlan } from '../attach/attachment-plan.js'
 import { problem, type PolicyProblem } from '../claims/policy-rules.js'
 import { parseConfList } from '../cni/conf.js'
 import type { PluginVersionInfo } from '../cni/plugin-versions.js'
-import { KNOWN_CNI_VERSIONS } from '../cni/version.js'
 
 /** Answers which versions a plugin binary supports (PluginVersions satisfies it). */
 export interface PluginVersionSource {
@@ -18,18 +18,14 @@ export interface PluginVersionSource {
 /** Options of {@link CniVersionCheck}. */
 export interface CniVersionCheckOptions {
   readonly versions: PluginVersionSource
-  /** Versions the driver's runtime implements; defaults to every version it can parse. */
-  readonly driverVersions?: readonly string[]
 }
 
-/** Checks the networks of a claim's plans against the driver's and the plugins' versions. */
+/** Checks the networks of a claim's plans against the versions their plugins support. */
 export class CniVersionCheck {
   readonly #versions: PluginVersionSource
-  readonly #driver: readonly string[]
 
   constructor(opts: CniVersionCheckOptions) {
     this.#versions = opts.versions
-    this.#driver = opts.driverVersions ?? KNOWN_CNI_VERSIONS
   }
 
   /**
@@ -42,16 +38,6 @@ export class CniVersionCheck {
       const list = parseConfList(plan.networkConfig)
       const at = `request "${plan.request}" (device ${plan.device}) network.cniVersion`
       const v = list.cniVersion
-      if (!this.#driver.includes(v)) {
-        out.push(
-          problem(
-            'cni-version',
-            at,
-            `"${v}" is not a CNI version this driver supports (${this.#driver.join(', ')})`,
-          ),
-        )
-        continue
-      }
       for (const type of pluginTypes(list.plugins.map(p => p.raw))) {
         const info = await this.#versions.of(type, signal)
         if (info.supportedVersions.includes(v)) continue

@@ -1,6 +1,7 @@
 // Invariant: the planner returns the plan builder's plans for a valid claim, turns a DriverError
 // meant for the user into a prefixed per-claim message, turns findings of the reference and version
-// checks into `network-dra policy [rule] …` lines (all of them, checks run only on valid plans),
+// checks into `network-dra policy [rule] …` problems joined by ` | ` (the reference check always,
+// the version check on valid plans), never prefixes a policy violation twice,
 // and lets programming errors and failures of the checks themselves through.
 import t from 'tap'
 import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
@@ -9,7 +10,7 @@ import {
   type ReferenceCheck,
   type VersionCheck,
 } from '../../../src/driver/claim-planner.js'
-import { DEFAULT_POLICY } from '../../../src/claims/policy.js'
+import { parsePolicy } from '../../../src/claims/policy.js'
 import { problem, type PolicyProblem } from '../../../src/claims/policy-rules.js'
 import type { ResourceClaimV1 } from '../../../src/claims/resource-claim.js'
 import { DriverError } from '../../../src/errors.js'
@@ -28,6 +29,12 @@ class FakeChecks implements ReferenceCheck, VersionCheck {
   }
 }
 const signal = new AbortController().signal
+/** Namespace `ns` may write raw networks on ndra-decoy0 inside 10.1.0.0/16. */
+const POLICY = parsePolicy({
+  tenantNetworkNamespaces: ['ns'],
+  allowedParentLinks: ['ndra-decoy0'],
+  allowedCIDRs: ['10.1.0.0/16'],
+})
 
 const allocated = (parameters: unknown) => ({
   metadata: { namespace: 'ns', name: 'c', uid: 'u1' },
@@ -58,7 +65,7 @@ const cni = (extra: Record<string, unknown> = {}) => ({
     plugins: [
       {
         type: 'macvlan',
-        master: 'eth9',
+        master: 'ndra-decoy0',
         ipam: { type: 'host-local', ranges: [[{ subnet: '10.1.0.0/24' }]] },
       },
     ],
@@ -70,7 +77,7 @@ const make = (references = new FakeChecks(), versions = new FakeChecks()) =>
   new ClaimPlanner({
     driverName: 'network-dra.dev',
     nodeName: 'node-1',
-    policy: DEFAULT_POLICY,
+    policy: POLICY,
     hostInterface: () => undefined,
     references,
     versions,
@@ -106,7 +113,7 @@ const bad = [
         },
       }),
     ),
-    want: /^network-dra: .*dataDir/,
+    want: /^network-dra policy \[forbidden-key\] .*dataDir/,
   },
 ]
 for (const c of bad) {
@@ -121,7 +128,7 @@ t.test('a non-DriverError is not swallowed', async t => {
   const broken = new ClaimPlanner({
     driverName: 'network-dra.dev',
     nodeName: 'node-1',
-    policy: DEFAULT_POLICY,
+    policy: POLICY,
     hostInterface: () => {
       throw new TypeError('bug')
     },
@@ -143,7 +150,7 @@ t.test('findings of both checks become one error, one formatted line each', asyn
   t.same(vers.seen, ['plans'])
   t.ok('error' in r)
   if (!('error' in r)) return
-  const lines = r.error.split('\n')
+  const lines = r.error.split(' | ')
   t.equal(lines.length, 2)
   t.match(
     lines[0],
@@ -162,7 +169,7 @@ t.test('references are checked whatever the config; versions only on valid plans
   t.same(vers.seen, [])
   t.ok('error' in r)
   if (!('error' in r)) return
-  const lines = r.error.split('\n')
+  const lines = r.error.split(' | ')
   t.match(lines, [/^network-dra policy \[unreferenced-claim\] /, /^network-dra: .*interfaceNmae/])
 })
 

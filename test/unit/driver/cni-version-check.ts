@@ -1,6 +1,5 @@
-// Invariant: at prepare, the version libcni will select for each plan's network must be one the
-// driver implements and one every plugin binary of the network (IPAM included) lists in its VERSION
-// answer; otherwise the plan gets a `cni-version` problem naming the version, the plugin and what it
+// Invariant: at prepare, the version libcni will select for each plan's network must be one every
+// plugin binary of the network (IPAM included) lists in its VERSION answer; otherwise the plan gets a `cni-version` problem naming the version, the plugin and what it
 // supports. VERSION goes through the real CniRuntime (fake exec) and is asked once per binary.
 import t from 'tap'
 import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
@@ -56,7 +55,7 @@ const cases: { name: string; network: Record<string, unknown>; want: RegExp | un
   {
     name: 'a version from the future',
     network: { cniVersion: '99.0.0', plugins: bridge },
-    want: /^network-dra policy \[cni-version\] request "net" \(device attachment-0\) network\.cniVersion: "99\.0\.0" is not a CNI version this driver supports \(0\.1\.0, .*1\.1\.0\); cniVersion must be/,
+    want: /^network-dra policy \[cni-version\] request "net" \(device attachment-0\) network\.cniVersion: "99\.0\.0" is not supported by plugin "bridge" \(\/fake\/bin\/bridge supports 0\.3\.1, 0\.4\.0, 1\.0\.0\); cniVersion must be/,
   },
   {
     name: 'known to the driver, not listed by the plugin',
