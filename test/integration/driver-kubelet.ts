@@ -225,14 +225,16 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   }
   await mkdir(dirs.registrar, { recursive: true })
   await mkdir(dirs.plugins, { recursive: true })
-  // The test's own policy: ptp (allowed by default) is left out, so a claim using it proves the
-  // file was loaded.
+  // The test's own policy (v2): the test namespace may write raw networks on bridge br-x inside
+  // the test subnet; ptp (allowed by default) is left out, so a claim using it proves the file was
+  // loaded.
   await writeFile(
     dirs.policy,
     [
+      `tenantNetworkNamespaces: [${ns}]`,
       'allowedPluginTypes: [bridge, host-local, macvlan, static]',
-      'forbiddenKeys: [dataDir, runtimeConfig, "cni.dev/*"]',
-      'claimConfig: allow',
+      'allowedBridges: [br-x]',
+      `allowedCIDRs: [${SUBNET}]`,
       '',
     ].join('\n'),
   )
@@ -506,11 +508,14 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     claimParams: tenantNet({
       type: 'bridge',
       bridge: 'br-x',
-      ipam: { type: 'host-local', subnet: SUBNET, dataDir: '/etc' },
+      ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], dataDir: '/etc' },
     }),
   })
   const notInPolicyFile = await makeClaim('ptp', {
-    claimParams: tenantNet({ type: 'ptp', ipam: { type: 'host-local', subnet: SUBNET } }),
+    claimParams: tenantNet({
+      type: 'ptp',
+      ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]] },
+    }),
   })
   const bridgeNet = (cniVersion: string): Record<string, unknown> => ({
     apiVersion: API,
@@ -519,7 +524,13 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     network: {
       cniVersion,
       name: `v-${sfx}`,
-      plugins: [{ type: 'bridge', bridge: 'br-x', ipam: { type: 'host-local', subnet: SUBNET } }],
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'br-x',
+          ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]] },
+        },
+      ],
     },
   })
   const cniFuture = await makeClaim('cni-future', { claimParams: bridgeNet('99.0.0') })
@@ -552,15 +563,23 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   t.match(err(unknownField), /parameters\.interfaceNmae: unknown field/)
   t.match(
     err(hostDevice),
-    /plugin type "host-device" is not allowed/,
+    /^network-dra policy \[(plugin-type|parent-link)\] [^|]*host-device/,
     'host-device on an attachment slot: named',
   )
-  t.match(err(forbiddenKey), /ipam\.dataDir: key "dataDir" may not be set/, 'forbidden key: named')
-  t.match(err(notInPolicyFile), /ptp/, 'type outside the policy file: named')
+  t.match(
+    err(forbiddenKey),
+    /network-dra policy \[forbidden-key\] [^|]*ipam\.dataDir/,
+    'forbidden key: named',
+  )
+  t.match(
+    err(notInPolicyFile),
+    /network-dra policy \[plugin-type\] [^|]*ptp/,
+    'type outside the policy file: named',
+  )
   t.match(err(notAllocated), /is not allocated/, 'claim without allocation: refused')
   t.match(
     err(cniFuture),
-    /^network-dra policy \[cni-version\] request "net" \(device attachment-0\) network\.cniVersion: "99\.0\.0" is not a CNI version this driver supports/,
+    /^network-dra policy \[cni-version\] [^|]*network\.cniVersion: "99\.0\.0" is not a CNI version this driver supports/,
     'cniVersion 99.0.0: refused at prepare',
   )
   t.match(

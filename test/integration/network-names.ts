@@ -150,7 +150,12 @@ t.test('a claim network named cbr0 never shares state with the cbr0 network', as
   // --- two claims in one namespace, both calling their network cbr0 -------------------------------
   const bridge = `ndnn${sfx}`
   t.teardown(() => deleteLink(bridge))
-  const policy = parsePolicy({})
+  // The demo allowance: this namespace may write a raw network on the test's bridge and subnet.
+  const policy = parsePolicy({
+    tenantNetworkNamespaces: [ns],
+    allowedBridges: [bridge],
+    allowedCIDRs: [SUBNET],
+  })
   const prepare = async (name: string): Promise<ClaimRecord> => {
     const uid = randomUUID()
     const claim: ResourceClaimV1 = {
