@@ -19,6 +19,7 @@ import {
   type MergedConfig,
   type ParsedConfigEntry,
 } from './config-merge.js'
+import { derivedNetworkName } from './network-name.js'
 import {
   HOST_DEVICE_TYPE,
   MASTER_PLUGIN_TYPES,
@@ -224,7 +225,15 @@ function draftFor(
       policyErrors.push(...overrideProblems(e.config, e.path, admin, policy))
     }
   }
-  const network: NetworkConfList = structuredClone(merged.network)
+  // The plugins, the result cache and IPAM see only the derived name (network-name.ts).
+  const network: NetworkConfList = {
+    ...structuredClone(merged.network),
+    name: derivedNetworkName({
+      source,
+      namespace: side.claim.namespace,
+      name: merged.network.name,
+    }),
+  }
   if (hostIf !== undefined) {
     // Claim networks: the pinning rules (network-rules.ts) already report every misuse.
     const inj = injectHostInterface(network, hostIf, path)
@@ -242,7 +251,7 @@ function draftFor(
   for (const cap of ['mac', 'ips'] as const) {
     if (merged[cap] !== undefined && !declaresCapability(network, cap)) {
       configErrors.push(
-        `${at}: "${cap}" is set but no plugin of network "${network.name}" declares capabilities: {"${cap}": true}, so it would be ignored; add it to the plugin that applies it`,
+        `${at}: "${cap}" is set but no plugin of network "${merged.network.name}" declares capabilities: {"${cap}": true}, so it would be ignored; add it to the plugin that applies it`,
       )
     }
   }
