@@ -250,7 +250,10 @@ t.test(
     await waitFor('CDI spec removed', 2 * MINUTE, async () =>
       existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`) ? undefined : true,
     )
-    t.notOk(existsSync(`/var/lib/cni/networks/demo-a/${ip}`), 'host-local reservation released')
+    t.notOk(
+      existsSync(`/var/lib/cni/networks/ndra.ns.${NS}.demo-a/${ip}`),
+      'host-local reservation released',
+    )
     const hostifUid = (await claimOf('demo-hostif')).metadata.uid
     await kubectl(['delete', 'pod', '-n', NS, 'demo-hostif', '--wait=true', '--timeout=120s'])
     await waitFor('host-interface claim unprepared', 2 * MINUTE, async () =>
@@ -288,4 +291,33 @@ t.test('a broken network config keeps the pod from running and leaves an Event',
       t.equal(term.reason, 'StartError', `terminated only by StartError: ${JSON.stringify(term)}`)
   }
   t.ok(cdiSpecs().length > 0)
+})
+
+t.test('a claim no container uses is refused at prepare with the fix in an Event', async t => {
+  await apply(`${REPO}test/e2e/manifests/unreferenced-claim.yaml`)
+  const msg = await waitFor('NetworkClaimUnreferenced event', 3 * MINUTE, async () => {
+    const ev = await podEvents('unreferenced')
+    return ev.items.find(e => e.reason === 'NetworkClaimUnreferenced')?.message
+  })
+  t.match(
+    msg,
+    /^network-dra policy \[unreferenced-claim\] pod unreferenced spec\.resourceClaims\[net\]: ResourceClaim unreferenced-net is listed in the pod's spec\.resourceClaims but in no container's resources\.claims/,
+  )
+  t.match(msg, /add it to resources\.claims of the containers that need the interface/)
+  const prepareFailed = await waitFor(
+    'the kubelet reports the failed prepare',
+    MINUTE,
+    async () => {
+      const ev = await podEvents('unreferenced')
+      return ev.items.find(
+        e =>
+          (e.message ?? '').includes('[unreferenced-claim]') &&
+          e.reason !== 'NetworkClaimUnreferenced',
+      )
+    },
+  )
+  t.ok(prepareFailed, `kubelet event ${prepareFailed.reason ?? ''}`)
+  const pod = await kubectlJson<KPod>(['get', 'pod', '-n', NS, 'unreferenced'])
+  t.not(pod.status?.phase, 'Running', 'the pod does not run without its network')
+  t.notOk(pod.status?.containerStatuses?.[0]?.state?.running, 'its container never started')
 })
