@@ -101,27 +101,23 @@ function registerTests(): void {
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceslices'],
-        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+        verbs: ['list', 'watch', 'create', 'update', 'delete'],
       },
-      {
-        apiGroups: ['resource.k8s.io'],
-        resources: ['resourceclaims'],
-        verbs: ['get', 'list', 'watch'],
-      },
+      { apiGroups: ['resource.k8s.io'], resources: ['resourceclaims'], verbs: ['get'] },
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceclaims/status'],
-        verbs: ['update', 'patch'],
+        verbs: ['get', 'patch'],
       },
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceclaims/driver'],
         resourceNames: ['network-dra.dev'],
-        verbs: ['associated-node:update', 'associated-node:patch'],
+        verbs: ['associated-node:patch'],
       },
       { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ])
     const binding = one(r.objects, 'ClusterRoleBinding')
     t.equal(binding.roleRef.name, role.metadata.name)
