@@ -118,6 +118,15 @@ t.test('helm install publishes ResourceSlices', async t => {
     '--create-namespace',
     '-f',
     `${REPO}charts/network-dra/ci/e2e-values.yaml`,
+    // The demo allowance (examples/README.md): the demo namespace may write its own networks on
+    // the demo's parent link inside 10.10.0.0/16. ndra-missing0 (never created) is allowed so the
+    // broken-network case fails at attach, not at prepare.
+    '--set',
+    `policy.tenantNetworkNamespaces={${NS}}`,
+    '--set',
+    'policy.allowedParentLinks={ndra-demo0,ndra-missing0}',
+    '--set',
+    'policy.allowedCIDRs={10.10.0.0/16}',
     '--wait',
     '--timeout',
     '5m',
