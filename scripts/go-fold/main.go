@@ -1,7 +1,7 @@
 // Command go-fold prints src/claims/go-fold-table.ts: the runes that Go's encoding/json folds to
 // another rune when it matches object keys to struct fields (foldName in encoding/json/fold.go:
 // every rune maps to the smallest rune of its unicode.SimpleFold orbit; ASCII letters to upper case).
-// Run: go run ./scripts/go-fold > src/claims/go-fold-table.ts && npx prettier --write src/claims/go-fold-table.ts
+// Run: go run scripts/go-fold/main.go > src/claims/go-fold-table.ts && npx prettier --write src/claims/go-fold-table.ts
 package main
 
 import (

@@ -29,7 +29,8 @@ function table(): Map<number, number> {
 
 /**
  * The folded form of a key as Go's `encoding/json` compares it (`foldName`): ASCII letters upper
- * case, every other rune the smallest rune of its `unicode.SimpleFold` orbit. Two keys match the
+ * case, every other rune the smallest rune of its `unicode.SimpleFold` orbit (a lone surrogate,
+ * which Go decodes as U+FFFD, as U+FFFD). Two keys match the
  * same struct field exactly when their folded forms are equal.
  */
 export function goFoldKey(key: string): string {
@@ -38,6 +39,8 @@ export function goFoldKey(key: string): string {
   for (const ch of key) {
     const cp = ch.codePointAt(0) ?? 0
     if (cp < 0x80) out += cp >= 0x61 && cp <= 0x7a ? String.fromCharCode(cp - 32) : ch
+    // Go decodes a lone surrogate escape as U+FFFD.
+    else if (cp >= 0xd800 && cp <= 0xdfff) out += '\uFFFD'
     else out += String.fromCodePoint(t.get(cp) ?? cp)
   }
   return out

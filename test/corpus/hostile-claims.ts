@@ -354,7 +354,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     deviceClass: A,
     parametersJson: rawWithJsonValue('x', nestedArraysJson(2000)),
     rule: 'limits',
-    admission: 'not-expressible',
+    admission: 'limits',
   },
   {
     id: 'issue-cni-version-99',
@@ -534,7 +534,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     deviceClass: A,
     parameters: raw([macvlan()], {}, { Plugins: [{ type: 'host-device', device: 'eth0' }] }),
     rule: 'key-spelling',
-    admission: 'key-spelling',
+    admission: 'duplicate-key',
   },
   {
     id: 'spelling-vlanid-upper',
@@ -690,7 +690,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     deviceClass: A,
     parameters: raw([macvlan({ extra: [[[{ dataDir: '/etc' }]]] })]),
     rule: 'forbidden-key',
-    admission: 'not-expressible',
+    admission: 'forbidden-key',
   },
 
   // -- duplicate keys that fold to one name (only visible in the raw JSON)
@@ -756,7 +756,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     deviceClass: A,
     parametersJson: rawWithJsonValue('x', `${'{"a":'.repeat(40)}0${'}'.repeat(40)}`),
     rule: 'limits',
-    admission: 'not-expressible',
+    admission: 'limits',
   },
   {
     id: 'limits-depth-just-over',
@@ -765,7 +765,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     deviceClass: A,
     parametersJson: rawWithJsonValue('x', nestedArraysJson(13)),
     rule: 'limits',
-    admission: 'not-expressible',
+    admission: 'limits',
   },
   {
     id: 'limits-too-many-nodes',
@@ -774,7 +774,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     deviceClass: A,
     parametersJson: rawWithJsonValue('x', `[${new Array(2500).fill('0').join(',')}]`),
     rule: 'limits',
-    admission: 'not-expressible',
+    admission: 'limits',
   },
   {
     id: 'limits-too-many-bytes',
@@ -1032,7 +1032,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = Object.freeze([
     deviceClass: A,
     parameters: raw([ptpStatic('::ffff:169.254.169.254/128')]),
     rule: 'reserved-address',
-    admission: 'not-expressible',
+    admission: 'address-range',
   },
   {
     id: 'address-outside-allowed',
@@ -1801,6 +1801,20 @@ export const BENIGN_CASES: readonly BenignCase[] = Object.freeze([
     namespace: G,
     deviceClass: A,
     parameters: raw([macvlan()], { cniArgs: { FOO: 'bar' } }),
+  },
+  {
+    id: 'host-flags-false',
+    what: 'host flags explicitly off are harmless',
+    namespace: G,
+    deviceClass: A,
+    parameters: raw([bridge({ isGateway: false, ipMasq: false, hairpinMode: false })]),
+  },
+  {
+    id: 'unknown-keys-any-case',
+    what: 'keys the policy does not rely on may be spelled freely (MTU, Mode-like extras)',
+    namespace: G,
+    deviceClass: A,
+    parameters: raw([macvlan({ MTU: 1400, comment: 'x' })]),
   },
   {
     id: 'loopback-plugin',

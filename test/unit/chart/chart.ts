@@ -4,64 +4,14 @@
 // vars only for values the user set, a policy file equal to the values the claim-config policy
 // mirrors, an atomic hook installer, and a refusal (with a reason) for every bad value combination.
 import { execFileSync, spawnSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
-import { parse as parseYaml, parseAllDocuments } from 'yaml'
-import { DEFAULT_POLICY } from '../../../src/claims/policy.js'
+import { parse as parseYaml } from 'yaml'
+import { DEFAULT_POLICY, parsePolicy } from '../../../src/claims/policy.js'
+import { chart, helm, one, render, type Obj } from './lib/render.js'
 
-/* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const chart = join(root, 'charts', 'network-dra')
-const helm = process.env.HELM ?? '/var/cache/network-dra/helm/v3.19.0/bin/helm'
-
-// Rendered manifests are untyped JSON; the assertions below probe into them directly.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>
-
-interface RenderResult {
-  readonly ok: boolean
-  readonly objects: Obj[]
-  readonly stderr: string
-}
-
-function render(values: Obj = {}, files: string[] = []): RenderResult {
-  const dir = mkdtempSync(join(tmpdir(), 'ndra-chart-'))
-  try {
-    const valuesFile = join(dir, 'values.json')
-    writeFileSync(valuesFile, JSON.stringify(values))
-    const args = ['template', 'ndra', chart, '--namespace', 'network-dra', '--values', valuesFile]
-    for (const f of files) args.push('--values', f)
-    const res = spawnSync(helm, args, { encoding: 'utf8' })
-    if (res.status !== 0) return { ok: false, objects: [], stderr: res.stderr }
-    const objects = parseAllDocuments(res.stdout)
-      .map(d => d.toJS() as Obj | null)
-      .filter((o): o is Obj => o !== null)
-    return { ok: true, objects, stderr: res.stderr }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-function one(objects: Obj[], kind: string, name?: string): Obj {
-  const found = objects.filter(
-    o => o.kind === kind && (name === undefined || o.metadata.name === name),
-  )
-  if (found.length !== 1)
-    throw new Error(`expected one ${kind} ${name ?? ''}, found ${found.length}`)
-  return found[0]!
-}
+/* eslint-disable @typescript-eslint/no-unsafe-return -- Obj is untyped rendered JSON */
 
 function envOf(container: Obj): Record<string, Obj> {
   return Object.fromEntries((container.env as Obj[]).map(e => [e.name as string, e]))
@@ -151,28 +101,23 @@ function registerTests(): void {
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceslices'],
-        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+        verbs: ['list', 'watch', 'create', 'update', 'delete'],
       },
-      {
-        apiGroups: ['resource.k8s.io'],
-        resources: ['resourceclaims'],
-        verbs: ['get', 'list', 'watch'],
-      },
+      { apiGroups: ['resource.k8s.io'], resources: ['resourceclaims'], verbs: ['get'] },
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceclaims/status'],
-        verbs: ['update', 'patch'],
+        verbs: ['get', 'patch'],
       },
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceclaims/driver'],
         resourceNames: ['network-dra.dev'],
-        verbs: ['associated-node:update', 'associated-node:patch'],
+        verbs: ['associated-node:patch'],
       },
       { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ])
     const binding = one(r.objects, 'ClusterRoleBinding')
     t.equal(binding.roleRef.name, role.metadata.name)
@@ -283,6 +228,17 @@ function registerTests(): void {
       annotations['checksum/policy'],
       other.spec.template.metadata.annotations['checksum/policy'],
       'policy change rolls the pods',
+    )
+  })
+
+  t.test('chart policy defaults equal the daemon built-in policy', async t => {
+    const values = parseYaml(readFileSync(join(chart, 'values.yaml'), 'utf8')) as Obj
+    t.same(values.policy, JSON.parse(JSON.stringify(DEFAULT_POLICY)))
+    const cm = one(render().objects, 'ConfigMap')
+    t.same(
+      parsePolicy(JSON.parse(cm.data['policy.json']), 'policy.json'),
+      DEFAULT_POLICY,
+      'the daemon parses the default policy file to its built-in policy',
     )
   })
 

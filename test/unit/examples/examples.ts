@@ -2,8 +2,10 @@
 // (DRA objects are resource.k8s.io/v1), every container of a pod that claims devices lists those
 // claims in resources.claims (CDI reaches only those containers), every referenced claim or
 // template exists in the same file (or is demo A's claim for demo B), pods never resolve through
-// the node's resolver, and every CNIConfig passes the driver's own strict config parser and (for
-// tenant-written claims) the default admin policy.
+// the node's resolver, and every CNIConfig passes the driver's own strict config parser; tenant-
+// written networks pass the policy with the demo allowance (namespace granted, parent link
+// ndra-demo0, addresses in 10.10.0.0/16) and are refused by the default policy (admin networks
+// only).
 import { readFileSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +14,17 @@ import { parseAllDocuments } from 'yaml'
 
 /* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
 import { validateCniConfig } from '../../../src/claims/cni-config.js'
-import { DEFAULT_POLICY, networkPolicyProblems } from '../../../src/claims/policy.js'
+import { claimEntryProblems, policyBounds } from '../../../src/claims/claim-rules.js'
+import { cniVersionProblems, rawNetworkProblems } from '../../../src/claims/network-rules.js'
+import { DEFAULT_POLICY, type Policy } from '../../../src/claims/policy.js'
+
+/** What the demos need an admin to allow (examples/README.md). */
+const DEMO_ALLOWANCE: Policy = {
+  ...DEFAULT_POLICY,
+  tenantNetworkNamespaces: ['default'],
+  allowedParentLinks: ['ndra-demo0'],
+  allowedCIDRs: ['10.10.0.0/16'],
+}
 
 // Parsed manifests are untyped JSON; the assertions probe into them directly.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -146,16 +158,31 @@ for (const [file, kinds] of Object.entries(expected)) {
       t.equal(opaque.parameters.apiVersion, 'network-dra.dev/v1alpha1')
       t.equal(opaque.parameters.kind, 'CNIConfig')
       t.equal(opaque.parameters.interfaceName, 'net1')
+      if (!v.ok) continue
       const tenant = !where.startsWith('DeviceClass/')
-      const problems = networkPolicyProblems(opaque.parameters.network, DEFAULT_POLICY, {
-        source: tenant ? 'claim' : 'class',
-        path: `${where}.network`,
-        hostInterface: file === 'host-interface.yaml' ? 'ndra-hostif0' : undefined,
-      })
+      const network = v.config.network
+      if (network === undefined) {
+        t.fail(`${where}: carries a network`)
+        continue
+      }
+      t.same(cniVersionProblems(network, where), [], `${where}: a supported cniVersion`)
+      if (!tenant) continue
+      const ns = { namespace: 'default', granted: true }
+      const problems = [
+        ...claimEntryProblems(v.config, where, DEMO_ALLOWANCE, ns),
+        ...rawNetworkProblems(network, DEMO_ALLOWANCE, {
+          path: `${where}.network`,
+          hostInterface: file === 'host-interface.yaml' ? 'ndra-hostif0' : undefined,
+          bounds: policyBounds(DEMO_ALLOWANCE),
+        }),
+      ]
+      t.same(problems, [], `${where}: passes the policy with the demo allowance`)
       t.same(
-        problems,
-        [],
-        `${where}: passes the default policy as ${tenant ? 'tenant' : 'admin'} config`,
+        claimEntryProblems(v.config, where, DEFAULT_POLICY, { ...ns, granted: false }).map(
+          p => p.rule,
+        ),
+        ['tenant-network-namespace'],
+        `${where}: refused by the default policy (admin networks only)`,
       )
     }
   })
