@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { POLICY_RULES, type RuleId } from '../../src/claims/policy-rules.js'
+import { POLICY_RULES } from '../../src/claims/policy-rules.js'
 import {
   BENIGN_CASES,
   CORPUS_NAMESPACES,
@@ -222,7 +222,7 @@ t.test('hostile corpus through the real API server admission', { timeout: 900_00
     kind: 'ResourceClaim' | 'ResourceClaimTemplate',
   ): Promise<void> => {
     const ns = CORPUS_NAMESPACES[c.namespace]
-    const name = `${c.id}`.slice(0, 63)
+    const name = c.id.slice(0, 63)
     const o = outcomeOf(await create(kind, ns, name, claimSpecJson(c)))
     const label = `${kind} ${c.id} (${c.what})`
     if (c.admission === 'not-expressible') {
@@ -252,7 +252,7 @@ t.test('hostile corpus through the real API server admission', { timeout: 900_00
     )
     if (o.kind !== 'policy') return
     t.equal(o.rule, c.admission, `${label}: rule [${c.admission}]`)
-    const rule = POLICY_RULES[c.admission as RuleId]
+    const rule = POLICY_RULES[c.admission]
     t.ok(o.message.includes(`; ${rule.message}`), `${label}: carries the rule message`)
     if (kind === 'ResourceClaim') {
       counts.admission++

@@ -10,15 +10,12 @@
 // CDI spec attaches a real bridge interface into a network namespace and the daemon writes the
 // claim's networkData and Ready condition, accepted by the API server; unprepare undoes it all;
 // SIGTERM exits 0 and removes the sockets.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync, readdirSync, statSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import t from 'tap'
 import {
   CoreV1Api,
@@ -26,8 +23,17 @@ import {
   ResourceV1Api,
   type ResourceV1ResourceClaim,
 } from '@kubernetes/client-node'
-import { errorMessage } from '../../src/errors.js'
 import { KubeletEmulator, type ClaimWire, type PrepareReply } from '../fakes/kubelet-emulator.js'
+import {
+  HOOK,
+  KUBECONFIG_ENV,
+  MAIN,
+  ensureBuilt,
+  freePort,
+  httpGet,
+  kubeconfigPath,
+  waitFor,
+} from './lib/daemon.js'
 import {
   addresses,
   createNetns,
@@ -40,102 +46,9 @@ import {
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
    request bodies are plain objects: the client serialises by attribute maps, not class identity */
 
-const run = promisify(execFile)
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const MAIN = join(root, 'dist', 'src', 'main.js')
-const HOOK = join(root, 'dist', 'hook', 'network-dra-hook')
 const DRIVER = 'network-dra.dev'
 const API = `${DRIVER}/v1alpha1`
-/** Env var scripts/integration.sh sets to the control plane's admin kubeconfig. */
-const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
 const SUBNET = '198.51.100.0/24'
-
-function newestMtime(dir: string, ext: string): number {
-  let newest = 0
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith(ext)) {
-      newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs)
-    }
-  }
-  return newest
-}
-
-function mtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs
-  } catch {
-    return 0
-  }
-}
-
-/** Build the daemon and the hook when their sources are newer than the build output. */
-function ensureBuilt(): void {
-  if (mtime(MAIN) < newestMtime(join(root, 'src'), '.ts')) {
-    execFileSync(
-      process.execPath,
-      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      { cwd: root, stdio: 'inherit' },
-    )
-  }
-  if (mtime(HOOK) < newestMtime(join(root, 'hook'), '.ts')) {
-    execFileSync(process.execPath, [join(root, 'scripts', 'build-hook.mjs')], {
-      cwd: root,
-      stdio: 'inherit',
-    })
-  }
-}
-
-async function kubeconfigPath(): Promise<string | undefined> {
-  const fromEnv = process.env[KUBECONFIG_ENV]
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
-  try {
-    const { stdout } = await run('bash', [
-      join(root, 'scripts/cluster/control-plane.sh'),
-      'kubeconfig',
-    ])
-    return stdout.trim()
-  } catch {
-    return undefined
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      s.close(() => {
-        resolve(port)
-      })
-    })
-  })
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== undefined) return v
-    } catch (err: unknown) {
-      last = err
-    }
-    if (Date.now() > end) {
-      throw new Error(
-        `timed out after ${ms} ms waiting for ${what}${last === undefined ? '' : `: ${errorMessage(last)}`}`,
-      )
-    }
-    await new Promise(r => setTimeout(r, 200))
-  }
-}
-
-async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`)
-  return { status: res.status, body: await res.text() }
-}
 
 interface Exit {
   code: number | null

@@ -203,7 +203,7 @@ function registerTests(): void {
     const r = render({ networks: [storage, fixed, explicit] })
     t.ok(r.ok, r.stderr)
     const cls = (n: string): Obj =>
-      one(r.objects, 'DeviceClass', `${n}.network-dra.dev`).spec.config[0].opaque.parameters
+      one(r.objects, 'DeviceClass', `${n}.network-dra.dev`).spec.config[0].opaque.parameters as Obj
     t.equal(
       cls('storage').claimOverrides,
       undefined,

@@ -7,8 +7,6 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
 
-/* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
-
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
 export const chart = join(root, 'charts', 'network-dra')
 export const helm = process.env.HELM ?? '/var/cache/network-dra/helm/v3.19.0/bin/helm'
