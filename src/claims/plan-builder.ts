@@ -21,6 +21,7 @@ import {
 } from './config-merge.js'
 import { derivedNetworkName } from './network-name.js'
 import {
+  DEVICE_SELECTORS,
   HOST_DEVICE_TYPE,
   MASTER_PLUGIN_TYPES,
   addressList,
@@ -40,8 +41,8 @@ export const ATTACHMENT_DEVICE_RE = /^attachment-(0|[1-9][0-9]*)$/
 /** Host-interface device names: `host-<sanitised ifname>`. */
 export const HOST_DEVICE_PREFIX = 'host-'
 
-/** host-device keys that select a device; a tenant may not point them elsewhere. */
-const HOST_DEVICE_SELECTORS = ['device', 'hwaddr', 'pciBusID', 'kernelpath'] as const
+/** host-device keys that select a device (kernelpath too: admin networks may use it). */
+const HOST_DEVICE_SELECTORS: readonly string[] = [...DEVICE_SELECTORS, 'kernelpath']
 
 /** Inputs of {@link buildAttachmentPlans}. */
 export interface PlanBuilderInput {

@@ -21,7 +21,9 @@ t.test('case shapes', async t => {
     const forms = [c.parameters, c.parametersJson].filter(v => v !== undefined).length
     t.equal(forms, 1, `${c.id}: one form of parameters`)
     if (c.parametersJson !== undefined) {
-      t.doesNotThrow(() => JSON.parse(c.parametersJson ?? ''), `${c.id}: valid JSON`)
+      t.doesNotThrow(() => {
+        JSON.parse(c.parametersJson ?? '')
+      }, `${c.id}: valid JSON`)
     }
     if (c.deviceClass === 'host-interface') t.equal(c.hostInterface, CORPUS_HOST_INTERFACE)
   }
