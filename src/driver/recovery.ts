@@ -7,6 +7,12 @@
  *  3. garbage-collect CNI attachments: DEL result-cache entries this driver made for claims or
  *     sandboxes it no longer records, then CNI GC per network with the valid-attachment list.
  * Every step logs and continues: recovery never blocks start-up on one bad entry.
+ *
+ * Another plugin instance may be working on the same node (the old pod of a rolling update, until
+ * it is told to stop): it may prepare or unprepare claims while this runs. So the state is re-read
+ * (`state()` refreshes) after the CDI specs are listed, an orphan is a spec whose claim is absent
+ * from that later read (a claim is recorded before its spec is written), and CNI GC over the whole
+ * result cache is skipped while such an instance is live (`peerLive`).
  */
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -23,7 +29,10 @@ export interface RecoverySpecs {
 }
 
 export interface RecoveryGc {
-  garbageCollect(validClaimUids: Iterable<string>): Promise<{
+  garbageCollect(
+    validClaimUids: Iterable<string>,
+    opts?: { readonly cniGc?: boolean },
+  ): Promise<{
     readonly detachedClaims: readonly string[]
     readonly deletedCacheEntries: readonly string[]
     readonly errors: readonly string[]
@@ -35,15 +44,20 @@ export interface RecoveryReport {
   readonly specsRemoved: readonly string[]
   readonly cacheEntriesDeleted: readonly string[]
   readonly errors: readonly string[]
+  /** CNI GC was skipped because another instance was live. */
+  readonly cniGcSkipped: boolean
 }
 
 export async function recover(opts: {
-  readonly state: () => PluginState
+  /** The state, freshly re-read from the file. */
+  readonly state: () => Promise<PluginState>
   readonly specs: RecoverySpecs
   readonly gc: RecoveryGc
   readonly logger: Logger
+  /** Whether another instance of the plugin is live on this node; default none. */
+  readonly peerLive?: () => Promise<boolean>
 }): Promise<RecoveryReport> {
-  const claims: Readonly<Record<string, ClaimRecord>> = opts.state().claims
+  const claims: Readonly<Record<string, ClaimRecord>> = (await opts.state()).claims
   const specsRewritten: string[] = []
   const specsRemoved: string[] = []
   const errors: string[] = []
@@ -61,8 +75,10 @@ export async function recover(opts: {
     }
   }
   try {
-    for (const uid of await opts.specs.listClaimUids()) {
-      if (claims[uid] !== undefined) continue
+    const listed = await opts.specs.listClaimUids()
+    const now = (await opts.state()).claims
+    for (const uid of listed) {
+      if (now[uid] !== undefined) continue
       try {
         await opts.specs.remove(uid)
         specsRemoved.push(uid)
@@ -74,20 +90,23 @@ export async function recover(opts: {
     errors.push(`listing CDI specs: ${errorMessage(err)}`)
   }
   let cacheEntriesDeleted: readonly string[] = []
+  let cniGcSkipped = false
   try {
-    const gc = await opts.gc.garbageCollect(Object.keys(claims))
+    cniGcSkipped = (await opts.peerLive?.()) === true
+    const gc = await opts.gc.garbageCollect(Object.keys(claims), { cniGc: !cniGcSkipped })
     cacheEntriesDeleted = gc.deletedCacheEntries
     errors.push(...gc.errors)
   } catch (err) {
     errors.push(`CNI garbage collection: ${errorMessage(err)}`)
   }
-  const report = { specsRewritten, specsRemoved, cacheEntriesDeleted, errors }
+  const report = { specsRewritten, specsRemoved, cacheEntriesDeleted, errors, cniGcSkipped }
   opts.logger.info(
     {
       preparedClaims: Object.keys(claims).length,
       specsRewritten: specsRewritten.length,
       specsRemoved: specsRemoved.length,
       cacheEntriesDeleted: cacheEntriesDeleted.length,
+      cniGcSkipped,
       errors,
     },
     'recovery done',
