@@ -353,7 +353,7 @@ export class Driver {
     const deadline = Date.now() + SHUTDOWN_BUDGET_MS
     const left = (): number => Math.max(1_000, deadline - Date.now())
     const started = Date.now()
-    const step = async (name: string, fn: () => Promise<unknown> | void): Promise<void> => {
+    const step = async (name: string, fn: () => unknown): Promise<void> => {
       const t0 = Date.now()
       try {
         await fn()
