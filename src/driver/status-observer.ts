@@ -195,7 +195,13 @@ export class StatusObserver implements AttachObserver {
       if (!record) return 'gone'
       const ref = { namespace: record.namespace, name: record.name, uid: record.uid }
       try {
-        const r = await this.#o.writer.reconcile(ref, deviceStatuses(record))
+        // Derive the wanted status after the claim was read: an attachment another instance
+        // recorded just before writing its status is then seen, never overwritten with older data.
+        const r = await this.#o.writer.reconcile(ref, async () => {
+          await this.#o.claims.refresh()
+          const now = this.#o.claims.claim(uid)
+          return now === undefined ? undefined : deviceStatuses(now)
+        })
         if (r === 'written') {
           this.#o.logger.info(
             { claimUID: uid, namespace: record.namespace, name: record.name },

@@ -322,20 +322,25 @@ export class ClaimStatusWriter {
   }
 
   /**
-   * Make this driver's entries of the claim's `status.devices` equal to `devices`: read the claim,
-   * and only when its entries differ (conditions' status/reason/message, data, networkData, or the
-   * set of devices) replace them, keeping condition transition times the server already holds.
-   * Returns whether a write was needed. Throws `NDRA_KUBE_API` like `write` (404 included: the
-   * caller decides whether a vanished claim matters).
+   * Make this driver's entries of the claim's `status.devices` equal to what `want()` returns:
+   * read the claim, then ask `want()` (so what it derives from is at least as new as what the
+   * read saw: another instance records an attachment before it writes its status), and only when
+   * the entries differ (conditions' status/reason/message, data, networkData, or the set of
+   * devices) replace them, keeping condition transition times the server already holds. `want()`
+   * returning undefined means the claim is no longer held: nothing is written. Throws
+   * `NDRA_KUBE_API` like `write` (404 included: the caller decides whether a vanished claim
+   * matters).
    */
   async reconcile(
     claim: ClaimRef,
-    devices: readonly DeviceStatus[],
-  ): Promise<'unchanged' | 'written'> {
+    want: () => Promise<readonly DeviceStatus[] | undefined>,
+  ): Promise<'unchanged' | 'written' | 'gone'> {
     let delay = this.#o.baseDelayMs
     for (let attempt = 1; ; attempt++) {
       try {
         const cur = await this.#o.client.readStatusDevices(claim.namespace, claim.name)
+        const devices = await want()
+        if (devices === undefined) return 'gone'
         const live = cur.devices.filter(d => d['driver'] === this.#o.driverName)
         this.#adoptTransitions(claim, live)
         const body = buildStatusApply(claim, this.#o.driverName, devices, d =>

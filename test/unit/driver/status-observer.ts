@@ -82,7 +82,8 @@ t.test('deviceStatuses', async t => {
 function observer(
   claims: Record<string, ClaimRecord>,
   writeFails = false,
-  reconcileAnswer: (uid: string) => Promise<'unchanged' | 'written'> = async () => 'unchanged',
+  reconcileAnswer: (uid: string) => Promise<'unchanged' | 'written' | 'gone'> = async () =>
+    'unchanged',
 ) {
   const writes: unknown[] = []
   const reconciles: { uid: string; devices: readonly DeviceStatus[] }[] = []
@@ -102,8 +103,8 @@ function observer(
         if (writeFails) throw new Error('apiserver down')
         writes.push({ ref, devices })
       },
-      reconcile: async (ref, devices) => {
-        reconciles.push({ uid: ref.uid, devices })
+      reconcile: async (ref, want) => {
+        reconciles.push({ uid: ref.uid, devices: (await want()) ?? [] })
         return reconcileAnswer(ref.uid)
       },
     },
@@ -259,4 +260,32 @@ t.test('writes of one claim are serialised and use the latest record', async t =
   await Promise.all([first, second])
   t.equal(maxActive, 1)
   t.same(seen, ['NetworkReady', 'NetworkReady'], 'both read the record when they ran')
+})
+
+// Invariant (overlap with another instance): the wanted status is derived after the claim was
+// read, from the state re-read then, so an attachment the other instance recorded (and whose
+// status it may already have written) is never overwritten with the older Pending state.
+t.test('reconcile derives the status from the state re-read after the claim read', async t => {
+  const claims: Record<string, ClaimRecord> = { u1: record([]) }
+  const seen: (readonly DeviceStatus[] | undefined)[] = []
+  const obs = new StatusObserver({
+    claims: {
+      claim: uid => claims[uid],
+      refresh: async () => {
+        claims['u1'] = record([att({})])
+        return { apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }
+      },
+    },
+    writer: {
+      write: async () => undefined,
+      reconcile: async (_ref, want) => {
+        seen.push(await want())
+        return 'written'
+      },
+    },
+    events: { attachFailed: async () => undefined },
+    logger: silentLogger(),
+  })
+  await obs.reconcile()
+  t.match(seen, [[{ ready: true, reason: 'NetworkReady' }]])
 })

@@ -364,7 +364,7 @@ t.test('writer: reconcile', async t => {
   for (const c of cases) {
     const { client, w } = mk()
     client.stored = { resourceVersion: '7', devices: c.stored }
-    t.equal(await w.reconcile(claim, [ready]), c.want, c.name)
+    t.equal(await w.reconcile(claim, async () => [ready]), c.want, c.name)
     if (c.want === 'unchanged') {
       t.same(client.jsonPatches, [], `${c.name}: no write`)
       continue
@@ -380,10 +380,21 @@ t.test('writer: reconcile', async t => {
   const { client, clock, w } = mk()
   client.stored = { resourceVersion: '1', devices: [] }
   client.failures = [422]
-  t.equal(await w.reconcile(claim, [ready]), 'written', 'a lost race is retried')
+  t.equal(await w.reconcile(claim, async () => [ready]), 'written', 'a lost race is retried')
   t.same(clock.sleeps, [200])
+  const released = mk()
+  released.client.stored = { resourceVersion: '1', devices: [] }
+  t.equal(
+    await released.w.reconcile(claim, async () => undefined),
+    'gone',
+    'claim no longer held when re-checked after the read: nothing written',
+  )
+  t.same(released.client.jsonPatches, [])
   const gone = mk()
   gone.client.readStatusDevices = () =>
     Promise.reject(Object.assign(new Error('nf'), { code: 404 }))
-  await t.rejects(gone.w.reconcile(claim, [ready]), { code: 'NDRA_KUBE_API' })
+  await t.rejects(
+    gone.w.reconcile(claim, async () => [ready]),
+    { code: 'NDRA_KUBE_API' },
+  )
 })
