@@ -35,6 +35,7 @@ import {
   claims,
   containerIdOf,
   deploymentManifest,
+  isNodeAuthorizerRace,
   killTask,
   leftovers,
   networkValues,
@@ -204,7 +205,17 @@ t.test('helm upgrade 2 s after a 30-replica Deployment with claims', async t => 
   t.same([...sampler.restarted], [], 'no pod restarted (none ran without net1)')
   const uids = await checkNetworks(t, app)
   t.equal(uids.length, REPLICAS)
-  t.same(await warnings(NS), [], 'no Warning events in the namespace')
+  const warned = await warnings(NS)
+  t.same(
+    warned.filter(w => !isNodeAuthorizerRace(w)),
+    [],
+    'no Warning events in the namespace (besides the kubelet/node-authorizer race, counted below)',
+  )
+  comment(
+    t,
+    'upgrade: kubelet/node-authorizer race warnings',
+    warned.filter(isNodeAuthorizerRace).length,
+  )
   t.same(await pluginWarnings(after.name), [], 'the new plugin logged nothing at warn or above')
   const log = await oldLog
   const stopped = log
@@ -233,13 +244,17 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
   const t0 = Date.now()
   await deploy(app, REPLICAS)
   const kills: number[] = []
+  const killed = new Set<string>()
   for (const delay of [2_000, 8_000, 8_000]) {
     await new Promise(r => setTimeout(r, delay))
-    const p = await waitFor('plugin container running', 3 * MINUTE, async () => {
-      const ps = await pluginPods()
-      return ps[0]?.containerId ? ps[0] : undefined
+    // The next kill hits the restarted container (a new container id), once it runs.
+    const pid = await waitFor('a new plugin container running', 3 * MINUTE, async () => {
+      const id = (await pluginPods())[0]?.containerId
+      if (id === undefined || id === '' || killed.has(id)) return undefined
+      const p = await killTask(id)
+      killed.add(id)
+      return p
     })
-    const pid = await waitFor('plugin task', 3 * MINUTE, () => killTask(p.containerId))
     kills.push(pid)
     t.comment(`kill -9 plugin pid ${pid} at +${Date.now() - t0} ms`)
   }
@@ -251,6 +266,17 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
   t.equal((await pluginPods())[0]?.restarts, 3, 'the plugin restarted three times')
   const uids = await checkNetworks(t, app)
   t.equal(uids.length, REPLICAS)
+  const warned = await warnings(NS)
+  t.same(
+    warned.filter(w => !isNodeAuthorizerRace(w) && !w.startsWith('FailedPrepareDynamicResources:')),
+    [],
+    'no attach failed (prepare failures while the plugin is down are expected: the kubelet retries)',
+  )
+  comment(
+    t,
+    'kill9: prepare retries while the plugin was down',
+    warned.filter(w => w.startsWith('FailedPrepareDynamicResources:')).length,
+  )
   comment(t, 'kill9: 30 pods Running after apply (ms)', allMs)
   comment(t, 'kill9: samples', sampler.samples)
   await deleteAndCheckClean(t, app)

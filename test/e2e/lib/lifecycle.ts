@@ -280,6 +280,19 @@ export async function claims(ns: string): Promise<Map<string, { uid: string; ips
   )
 }
 
+/**
+ * The kubelet's own fetch of a pod's claim can race the API server's node authorizer, whose graph
+ * learns the pod -> claim edge from the pod status a moment later under load ("no relationship
+ * found between node ... and this object"); the kubelet retries on its next sync. It happens
+ * before the driver is called at all, so it is counted and reported, not a driver failure.
+ */
+export function isNodeAuthorizerRace(w: string): boolean {
+  return (
+    w.startsWith('FailedPrepareDynamicResources:') &&
+    w.includes('no relationship found between node')
+  )
+}
+
 /** Warning events of the namespace, as "reason: message". */
 export async function warnings(ns: string): Promise<string[]> {
   const l = await kubectlJson<KList<{ type?: string; reason?: string; message?: string }>>([
