@@ -114,7 +114,8 @@ async function checkNetworks(t: Test, app: string): Promise<string[]> {
 
 /** Delete the workload, then within 60 s nothing of its claims / sandboxes may be left. */
 async function deleteAndCheckClean(t: Test, app: string): Promise<void> {
-  const uids = [...(await claims(NS)).values()].map(c => c.uid)
+  const names = new Set((await pods(NS, app)).map(p => p.claim))
+  const uids = [...(await claims(NS)).entries()].filter(([n]) => names.has(n)).map(([, c]) => c.uid)
   const sandboxes = uids.flatMap(sandboxesOf)
   await kubectl(['delete', 'deployment', '-n', NS, app, '--wait=false'])
   const t0 = Date.now()
@@ -130,10 +131,33 @@ async function deleteAndCheckClean(t: Test, app: string): Promise<void> {
   })
   t.same(left, [], `no CDI spec, state record, cache entry or reservation of ${uids.length} claims`)
   comment(t, `${app} clean-up after pods gone (ms)`, Date.now() - t0)
-  await kubectl(['delete', 'resourceclaimtemplate', '-n', NS, `${app}-net`, '--wait=true'])
+  await kubectl(['delete', 'resourceclaimtemplate', '-n', NS, `${app}-net`, '--ignore-not-found'])
 }
 
-async function deploy(app: string, replicas: number): Promise<void> {
+async function deploy(t: Test, app: string, replicas: number): Promise<void> {
+  // A scenario that fails half-way must not leave its pods to the next one.
+  t.teardown(async () => {
+    await kubectl([
+      'delete',
+      'deployment',
+      '-n',
+      NS,
+      app,
+      '--ignore-not-found',
+      '--wait=true',
+    ]).catch(() => undefined)
+    await kubectl([
+      'delete',
+      'resourceclaimtemplate',
+      '-n',
+      NS,
+      `${app}-net`,
+      '--ignore-not-found',
+    ]).catch(() => undefined)
+    await waitFor(`${app} pods gone`, 3 * MINUTE, async () =>
+      (await pods(NS, app)).length === 0 ? true : undefined,
+    ).catch(() => undefined)
+  })
   const file = join(tmp, `${app}.json`)
   writeFileSync(file, deploymentManifest(app, replicas))
   await kubectl(['apply', '-n', NS, '-f', file])
@@ -187,7 +211,7 @@ t.test('helm upgrade 2 s after a 30-replica Deployment with claims', async t => 
   const before = await pluginReady()
   const sampler = new PodSampler(NS, app)
   const t0 = Date.now()
-  await deploy(app, REPLICAS)
+  await deploy(t, app, REPLICAS)
   await new Promise(r => setTimeout(r, 2_000))
   // Follow the old instance's log so its shutdown (drain) time is seen after it is gone.
   const oldLog = kubectl(['logs', '-f', '-n', SYSTEM_NS, before.name, '-c', 'plugin']).catch(
@@ -242,7 +266,7 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
   const app = 'kill9'
   const sampler = new PodSampler(NS, app)
   const t0 = Date.now()
-  await deploy(app, REPLICAS)
+  await deploy(t, app, REPLICAS)
   const kills: number[] = []
   const killed = new Set<string>()
   for (const delay of [2_000, 8_000, 8_000]) {
@@ -284,7 +308,7 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
 
 t.test('container restart reuses the attachment; a killed sandbox gets DEL + ADD', async t => {
   const app = 'restart'
-  await deploy(app, 2)
+  await deploy(t, app, 2)
   const [a, b] = await allRunning(app, 2)
   if (a === undefined || b === undefined) throw new Error('two pods expected')
   const before = await claims(NS)
@@ -321,7 +345,7 @@ t.test('container restart reuses the attachment; a killed sandbox gets DEL + ADD
 
 t.test('pod deleted while the plugin is away is cleaned when it returns', async t => {
   const app = 'downtime'
-  await deploy(app, 2)
+  await deploy(t, app, 2)
   const [a] = await allRunning(app, 2)
   if (a === undefined) throw new Error('pods expected')
   const uidA = (await claims(NS)).get(a.claim ?? '')?.uid ?? ''
@@ -364,7 +388,7 @@ t.test('pod deleted while the plugin is away is cleaned when it returns', async 
 t.test('node reboot: pods back with their networks, nothing of the old sandboxes left', async t => {
   const app = 'reboot'
   const n = 10
-  await deploy(app, n)
+  await deploy(t, app, n)
   await allRunning(app, n)
   const uids = await checkNetworks(t, app)
   const oldSandboxes = uids.flatMap(sandboxesOf)

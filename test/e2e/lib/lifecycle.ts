@@ -247,6 +247,9 @@ export function leftovers(claimUids: readonly string[], sandboxIds: readonly str
   const results = existsSync(CNI_RESULTS) ? readdirSync(CNI_RESULTS) : []
   for (const f of results) {
     const text = readFileSync(join(CNI_RESULTS, f), 'utf8')
+    // Only the driver's entries (marked with its NDRA_CLAIM_UID CNI arg): the runtime's own
+    // entries of the pod network are not ours to judge.
+    if (!text.includes('NDRA_CLAIM_UID')) continue
     if (claimUids.some(u => text.includes(u)) || sandboxIds.some(s => f.includes(s))) {
       out.push(`libcni cache entry ${f}`)
     }
@@ -320,7 +323,8 @@ export async function pluginWarnings(pod: string): Promise<string[]> {
  * Simulated node reboot: the kubelet and containerd stop, every container process and shim is
  * killed, the tmpfs state a reboot empties goes (/var/run/cdi, /run/netns, containerd's and
  * runc's state under /run/network-dra-cluster, the plugin's /run/network-dra, kubelet tmpfs
- * mounts), then containerd and the kubelet start again with their original command lines. The
+ * mounts; /run/netns stays the shared mount point the node's boot set up), then containerd and
+ * the kubelet start again with their original command lines. The
  * control plane (on this single node) keeps running, as it would on another machine. Persistent
  * disk state (/var/lib/*: kubelet checkpoints, the driver's state file, libcni cache, host-local)
  * stays, as on a real reboot.
@@ -346,7 +350,10 @@ for p in "\${shims[@]}"; do
   [[ -r /proc/$p/cmdline ]] || continue
   tr '\\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "$CTRD_SOCK" && kill -KILL "$p" 2>/dev/null || true
 done
-ndra_unmount_under /run/netns /var/run/netns "$RUNDIR" "$KUBELET_ROOT/pods"
+# Pod network namespaces go; /run/netns itself stays the shared mount the node set up at boot
+# (containerd refuses HostToContainer mounts from a private one).
+findmnt -rn -o TARGET | grep '^/run/netns/' | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+ndra_unmount_under "$RUNDIR" "$KUBELET_ROOT/pods"
 rm -rf /run/netns/* /var/run/cdi/* "$RUNDIR" /run/network-dra
 mkdir -p "$RUNDIR" "$CTRD_STATE"
 ndra_start containerd "\${CTRD_CMD[@]}"
