@@ -226,7 +226,8 @@ t.test('helm upgrade 2 s after a 30-replica Deployment with claims', async t => 
   await allRunning(app, REPLICAS)
   const allMs = Date.now() - t0
   await sampler.stop()
-  t.same([...sampler.restarted], [], 'no pod restarted (none ran without net1)')
+  t.same([...sampler.restarted], [], 'no pod restarted')
+  t.same([...sampler.ranWithoutNetwork], [], 'no container ran without net1 (sampled every second)')
   const uids = await checkNetworks(t, app)
   t.equal(uids.length, REPLICAS)
   const warned = await warnings(NS)
@@ -286,7 +287,12 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
   await allRunning(app, REPLICAS, 15 * MINUTE)
   const allMs = Date.now() - t0
   await sampler.stop()
-  t.same([...sampler.restarted], [], 'no pod restarted (none ran without net1)')
+  t.same([...sampler.ranWithoutNetwork], [], 'no container ran without net1 (sampled every second)')
+  comment(
+    t,
+    'kill9: pods whose create was refused while the plugin was away (StartError, retried)',
+    sampler.restarted.size,
+  )
   t.equal((await pluginPods())[0]?.restarts, 3, 'the plugin restarted three times')
   const uids = await checkNetworks(t, app)
   t.equal(uids.length, REPLICAS)

@@ -104,6 +104,12 @@ export interface PodView {
   readonly phase: string
   readonly running: boolean
   readonly restarts: number
+  /**
+   * A container of the pod ended other than by StartError: it ran (the start check exits 1
+   * without net1). A StartError is a create that failed before the process ran (the fail-closed
+   * hook refusing), which is not running without the network.
+   */
+  readonly ranAndEnded: boolean
   readonly deleting: boolean
   /** Name of the generated claim (pod.status.resourceClaimStatuses). */
   readonly claim: string | undefined
@@ -130,6 +136,11 @@ export async function pods(ns: string, app: string): Promise<PodView[]> {
       phase: p.status?.phase ?? '',
       running: cs.length > 0 && cs.every(c => c.state?.running !== undefined),
       restarts: cs.reduce((n, c) => n + c.restartCount, 0),
+      ranAndEnded: cs.some(c =>
+        [c.state?.terminated, c.lastState?.terminated].some(
+          x => x !== undefined && x.reason !== 'StartError',
+        ),
+      ),
       deleting: p.metadata.deletionTimestamp !== undefined,
       claim: p.status?.resourceClaimStatuses?.find(s => s.name === 'net')?.resourceClaimName,
     }
@@ -137,12 +148,14 @@ export async function pods(ns: string, app: string): Promise<PodView[]> {
 }
 
 /**
- * Samples the pods every second until stopped: the most pods seen running, and every pod seen
- * with a restart or a terminated container (a container that started without net1 exits 1).
+ * Samples the pods every second until stopped: the most pods seen running, every pod seen with a
+ * container that ran and ended (a container that started without net1 exits 1 at once), and
+ * every pod seen with a restart at all (StartError included: a hook that refused).
  */
 export class PodSampler {
   samples = 0
   maxRunning = 0
+  readonly ranWithoutNetwork = new Set<string>()
   readonly restarted = new Set<string>()
   #stop = false
   readonly #done: Promise<void>
@@ -155,7 +168,10 @@ export class PodSampler {
           const ps = await pods(ns, app)
           this.samples++
           this.maxRunning = Math.max(this.maxRunning, ps.filter(p => p.running).length)
-          for (const p of ps) if (p.restarts > 0) this.restarted.add(p.name)
+          for (const p of ps) {
+            if (p.restarts > 0) this.restarted.add(p.name)
+            if (p.ranAndEnded) this.ranWithoutNetwork.add(p.name)
+          }
         } catch {
           // the API server may be briefly away (reboot test); the next sample counts
         }
