@@ -66,7 +66,7 @@ import { ClaimPlanner } from './claim-planner.js'
 import { execaRunner } from './command-runner.js'
 import { MeasuredPreparer } from './measured-preparer.js'
 import { PrepareService } from './prepare-service.js'
-import { recover } from './recovery.js'
+import { recover, sweepOrphanSpecs } from './recovery.js'
 import { StatusObserver } from './status-observer.js'
 
 export interface DriverOptions {
@@ -332,17 +332,26 @@ export class Driver {
       { node: c.nodeName, driver: c.driverName, sockets: plugin.paths },
       'network-dra plugin started',
     )
-    this.#resync(observer, 0)
+    const sweep = async (): Promise<void> => {
+      const r = await sweepOrphanSpecs({ state: () => store.refresh(), specs })
+      if (r.removed.length > 0 || r.errors.length > 0) {
+        logger.info({ removed: r.removed, errors: r.errors }, 'orphan CDI specs swept')
+      }
+    }
+    this.#resync(observer, sweep, 0)
   }
 
-  /** Reconcile claim status after `delayMs`, then every statusResyncSeconds (0 = only once). */
-  #resync(observer: StatusObserver, delayMs: number): void {
+  /**
+   * Reconcile claim status (and sweep orphan CDI specs) after `delayMs`, then every
+   * statusResyncSeconds (0 = only once).
+   */
+  #resync(observer: StatusObserver, sweep: () => Promise<unknown>, delayMs: number): void {
     if (this.#stopping) return
     this.#resyncTimer = setTimeout(() => {
       this.#resyncTimer = undefined
-      void observer.reconcile().then(() => {
+      void Promise.allSettled([observer.reconcile(), sweep()]).then(() => {
         const every = this.#o.config.statusResyncSeconds
-        if (every > 0) this.#resync(observer, every * 1000)
+        if (every > 0) this.#resync(observer, sweep, every * 1000)
       })
     }, delayMs)
   }

@@ -48,6 +48,37 @@ export interface RecoveryReport {
   readonly cniGcSkipped: boolean
 }
 
+/**
+ * Remove CDI specs of our kind that no recorded claim owns. The specs are listed BEFORE the state
+ * is re-read: a claim is recorded before its spec is written and its record dropped after its spec
+ * is removed, so a listed spec whose claim is absent from the later read is an orphan even while
+ * another instance prepares or unprepares claims. Run at start and with every status resync, so a
+ * spec re-written by recovery while another instance unprepared its claim does not stay.
+ */
+export async function sweepOrphanSpecs(opts: {
+  readonly state: () => Promise<PluginState>
+  readonly specs: Pick<RecoverySpecs, 'listClaimUids' | 'remove'>
+}): Promise<{ removed: string[]; errors: string[] }> {
+  const removed: string[] = []
+  const errors: string[] = []
+  try {
+    const listed = await opts.specs.listClaimUids()
+    const now = (await opts.state()).claims
+    for (const uid of listed) {
+      if (now[uid] !== undefined) continue
+      try {
+        await opts.specs.remove(uid)
+        removed.push(uid)
+      } catch (err) {
+        errors.push(`removing orphan CDI spec of claim ${uid}: ${errorMessage(err)}`)
+      }
+    }
+  } catch (err) {
+    errors.push(`listing CDI specs: ${errorMessage(err)}`)
+  }
+  return { removed, errors }
+}
+
 export async function recover(opts: {
   /** The state, freshly re-read from the file. */
   readonly state: () => Promise<PluginState>
@@ -74,21 +105,9 @@ export async function recover(opts: {
       errors.push(`re-writing CDI spec of claim ${record.uid}: ${errorMessage(err)}`)
     }
   }
-  try {
-    const listed = await opts.specs.listClaimUids()
-    const now = (await opts.state()).claims
-    for (const uid of listed) {
-      if (now[uid] !== undefined) continue
-      try {
-        await opts.specs.remove(uid)
-        specsRemoved.push(uid)
-      } catch (err) {
-        errors.push(`removing orphan CDI spec of claim ${uid}: ${errorMessage(err)}`)
-      }
-    }
-  } catch (err) {
-    errors.push(`listing CDI specs: ${errorMessage(err)}`)
-  }
+  const swept = await sweepOrphanSpecs(opts)
+  specsRemoved.push(...swept.removed)
+  errors.push(...swept.errors)
   let cacheEntriesDeleted: readonly string[] = []
   let cniGcSkipped = false
   try {

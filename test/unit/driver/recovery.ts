@@ -2,7 +2,7 @@
 // runs CNI GC with exactly the prepared claims as the valid set, and keeps going past failures.
 import t from 'tap'
 import type { ClaimRecord, PluginState } from '../../../src/state/state-types.js'
-import { recover } from '../../../src/driver/recovery.js'
+import { recover, sweepOrphanSpecs } from '../../../src/driver/recovery.js'
 import { silentLogger } from '../../../src/logger.js'
 
 const record = (uid: string): ClaimRecord => ({
@@ -150,4 +150,23 @@ t.test('without a live peer CNI GC runs', async t => {
   })
   t.same(gcOpts, { cniGc: true })
   t.equal(report.cniGcSkipped, false)
+})
+
+// Invariant: the periodic sweep removes exactly the specs whose claim the state (read after the
+// listing) no longer holds, and reports a failing removal instead of throwing.
+t.test('sweepOrphanSpecs', async t => {
+  const files = new Set(['held', 'orphan', 'stuck'])
+  const r = await sweepOrphanSpecs({
+    state: async () => state(['held']),
+    specs: {
+      listClaimUids: async () => [...files],
+      remove: async uid => {
+        if (uid === 'stuck') throw new Error('EBUSY')
+        files.delete(uid)
+      },
+    },
+  })
+  t.same(r.removed, ['orphan'])
+  t.same(r.errors, ['removing orphan CDI spec of claim stuck: EBUSY'])
+  t.same([...files].sort(), ['held', 'stuck'])
 })
