@@ -33,7 +33,7 @@
  * (step 5), slice publishing, and every claim's status through its start-up reconcile.
  */
 import type { KubeConfig } from '@kubernetes/client-node'
-import { ResourceV1Api } from '@kubernetes/client-node'
+import { CoreV1Api, ResourceV1Api } from '@kubernetes/client-node'
 import { Attacher, type AttachMetrics } from '../attach/attacher.js'
 import { FsNetnsProbe } from '../attach/attach-netns-probe.js'
 import { HookServer } from '../attach/hook-server.js'
@@ -42,11 +42,13 @@ import { PodResolver } from '../attach/pod-resolver.js'
 import { CdiSpecWriter } from '../cdi/spec-writer.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
 import { ProcessExec } from '../cni/exec.js'
+import { PluginVersions } from '../cni/plugin-versions.js'
 import { CniRuntime } from '../cni/runtime.js'
 import type { Config } from '../config.js'
 import { HostLinkInventory } from '../inventory/host-links.js'
 import { HostLinkWatcher } from '../inventory/host-link-watcher.js'
 import { KubeClaimReader } from '../kube/claim-reader.js'
+import { KubePodReader } from '../kube/pod-reader.js'
 import { KubeletPlugin } from '../kubelet/kubelet-plugin.js'
 import { livePeerInstances } from '../kubelet/peer-instances.js'
 import { pluginSocketPaths } from '../kubelet/plugin-sockets.js'
@@ -63,6 +65,8 @@ import { ClaimStatusWriter } from '../status/claim-status.js'
 import { kubeStatusClient } from '../status/kube-status-client.js'
 import { PodEventRecorder } from '../status/pod-events.js'
 import { ClaimPlanner } from './claim-planner.js'
+import { ClaimReferenceCheck } from './claim-reference-check.js'
+import { CniVersionCheck } from './cni-version-check.js'
 import { execaRunner } from './command-runner.js'
 import { MeasuredPreparer } from './measured-preparer.js'
 import { PrepareService } from './prepare-service.js'
@@ -82,6 +86,8 @@ export interface DriverOptions {
 export const SHUTDOWN_BUDGET_MS = 25_000
 /** How long the kubelet plugin lets running prepares finish (part of the budget). */
 const PLUGIN_DRAIN_MS = 10_000
+/** Longest a plugin may take to answer VERSION at prepare (its answer is cached per binary). */
+const VERSION_TIMEOUT_MS = 5_000
 /** Host-link inventory poll interval. */
 const HOST_LINK_POLL_MS = 10_000
 
@@ -144,6 +150,13 @@ export class Driver {
       parentEnv: this.#o.pluginEnv,
     })
     const statusClient = kubeStatusClient(kubeConfig)
+    const events = new PodEventRecorder({
+      client: statusClient,
+      driverName: c.driverName,
+      nodeName: c.nodeName,
+      clock: systemClock,
+      logger: logger.child({ component: 'events' }),
+    })
     const observer = new StatusObserver({
       claims: store,
       writer: new ClaimStatusWriter({
@@ -152,13 +165,7 @@ export class Driver {
         clock: systemClock,
         logger: logger.child({ component: 'claim-status' }),
       }),
-      events: new PodEventRecorder({
-        client: statusClient,
-        driverName: c.driverName,
-        nodeName: c.nodeName,
-        clock: systemClock,
-        logger: logger.child({ component: 'events' }),
-      }),
+      events,
       logger,
     })
     const probe = new FsNetnsProbe()
@@ -240,6 +247,16 @@ export class Driver {
         nodeName: c.nodeName,
         policy,
         hostInterface: device => hostIfaces.get(device),
+        references: new ClaimReferenceCheck({
+          pods: new KubePodReader(kubeConfig.makeApiClient(CoreV1Api)),
+          events,
+        }),
+        versions: new CniVersionCheck({
+          versions: new PluginVersions({
+            runtime: cni,
+            timeoutMs: Math.min(VERSION_TIMEOUT_MS, c.cniPluginTimeoutSeconds * 1000),
+          }),
+        }),
       }),
       store,
       specs,

@@ -17,7 +17,8 @@ export const SUBNET = '10.30.0.0/24'
 const CDI_DIR = '/var/run/cdi'
 const STATE_FILE = '/var/lib/network-dra/state.json'
 const CNI_RESULTS = '/var/lib/cni/results'
-const HOST_LOCAL_DIR = `/var/lib/cni/networks/${NETWORK}`
+/** host-local keeps the reservations under the network name the driver derives for an admin network. */
+const HOST_LOCAL_DIR = `/var/lib/cni/networks/ndra.class.${NETWORK}`
 const CTRD_SOCK = '/run/network-dra-cluster/containerd/containerd.sock'
 
 /** Chart values adding the admin network (written to a file and passed with -f). */
