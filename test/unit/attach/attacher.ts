@@ -567,15 +567,20 @@ t.test('attach/detach see what another instance recorded since the last read', a
 // live is left alone, and CNI GC is skipped when asked (a peer is live).
 t.test('garbageCollect is safe while another instance works', async t => {
   const live = pod('sb1', 'u1')
-  const r = rig([claim('old', [plan(0)], [record(live)])], {})
+  // A network whose name the driver derived: GC only ever touches those.
+  const dplan = {
+    ...plan(0),
+    networkConfig: { ...plan(0).networkConfig, name: 'ndra.class.net-0' },
+  }
+  const r = rig([claim('old', [dplan], [record(live)])], {})
   r.probe.ids.set(live.netns, live.netnsId)
   const fresh = pod('sb2', 'u2')
   r.probe.ids.set(fresh.netns, fresh.netnsId)
-  const config = new TextEncoder().encode(JSON.stringify(plan(0).networkConfig))
+  const config = new TextEncoder().encode(JSON.stringify(dplan.networkConfig))
   const entry = (containerId: string, uid: string, netns: string) => ({
     containerId,
     ifName: 'net1',
-    networkName: 'net-0',
+    networkName: 'ndra.class.net-0',
     netns,
     config,
     cniArgs: [[CLAIM_UID_CNI_ARG, uid]] as [string, string][],
@@ -594,13 +599,13 @@ t.test('garbageCollect is safe while another instance works', async t => {
   const entries = r.cni.cache
   r.cni.cachedAttachments = async () => {
     r.store.external(c => {
-      c['new'] = claim('new', [plan(0)], [record(fresh)])
+      c['new'] = claim('new', [dplan], [record(fresh)])
     })
     return entries
   }
   const report = await r.attacher.garbageCollect(['old'], { cniGc: false })
   t.same(report.detachedClaims, [], "the peer's new claim is not detached")
-  t.same(report.deletedCacheEntries, ['net-0-sb4-net1'])
+  t.same(report.deletedCacheEntries, ['ndra.class.net-0-sb4-net1'])
   t.same(r.cni.ops(), ['del:sb4'], 'no CNI GC while a peer is live')
 })
 
