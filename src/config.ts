@@ -35,6 +35,10 @@ export interface Config {
   readonly policyFile: string
   /** `host:port` for /metrics, /healthz, /readyz; empty disables the HTTP server. */
   readonly httpAddress: string
+  /** Unix socket serving /healthz and /readyz of this instance only (probes); empty = none. */
+  readonly healthSocket: string
+  /** Seconds between claim-status reconcile passes; 0 = only at start. */
+  readonly statusResyncSeconds: number
   readonly logLevel: LogLevel
   readonly prepareConcurrency: number
 }
@@ -161,6 +165,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'HTTP_ADDRESS',
     def: ':9465',
     help: 'address for /metrics, /healthz and /readyz; empty = disabled',
+  },
+  {
+    flag: 'health-socket',
+    env: 'HEALTH_SOCKET',
+    def: '',
+    help: 'Unix socket serving /healthz and /readyz of this instance (for exec probes; a per-pod path, so two instances of a rolling update never answer for each other); empty = none',
+  },
+  {
+    flag: 'status-resync',
+    env: 'STATUS_RESYNC',
+    def: '60',
+    help: "seconds between passes that re-derive every held claim's status.devices from the state file and fix differences (0 = only at start)",
   },
   { flag: 'log-level', env: 'LOG_LEVEL', def: 'info', help: 'trace, debug, info, warn or error' },
   {
@@ -295,6 +311,8 @@ export function loadConfig(
     hostInterfaces,
     policyFile: abs('policy-file', true),
     httpAddress,
+    healthSocket: abs('health-socket', true),
+    statusResyncSeconds: int('status-resync', 0, 86400),
     logLevel,
     prepareConcurrency: int('prepare-concurrency', 1, 64),
   }

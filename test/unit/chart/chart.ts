@@ -50,6 +50,7 @@ function registerTests(): void {
     t.equal(plugin.image, 'localhost/network-dra:0.1.0')
     t.same(Object.keys(envOf(plugin)).sort(), [
       'CNI_HOST_MOUNT_NS',
+      'HEALTH_SOCKET',
       'NODE_NAME',
       'POD_UID',
       'POLICY_FILE',
@@ -58,9 +59,22 @@ function registerTests(): void {
     t.same(env.NODE_NAME!.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } })
     t.same(env.POD_UID!.valueFrom, { fieldRef: { fieldPath: 'metadata.uid' } })
     t.equal(env.CNI_HOST_MOUNT_NS!.value, 'true')
-    t.equal(plugin.ports[0].containerPort, 9465, 'probes the daemon default port')
-    t.equal(plugin.livenessProbe.httpGet.path, '/healthz')
-    t.equal(plugin.readinessProbe.httpGet.path, '/readyz')
+    // Rolling update with maxSurge 1: no declared (host) port, probes reach the pod's own socket.
+    t.equal(plugin.ports, undefined, 'no container port: it would be a host port (hostNetwork)')
+    t.equal(env.HEALTH_SOCKET!.value, '/tmp/network-dra-health.sock')
+    t.same(plugin.livenessProbe.exec.command, [
+      '/usr/local/bin/node',
+      '/app/dist/src/probe.js',
+      '/tmp/network-dra-health.sock',
+      '/healthz',
+      '5000',
+    ])
+    t.equal(plugin.readinessProbe.exec.command[3], '/readyz')
+    t.equal(plugin.readinessProbe.timeoutSeconds, 5)
+    t.ok(
+      plugin.volumeMounts.some((m: Obj) => m.mountPath === '/tmp'),
+      'the health socket lives in the pod-private /tmp',
+    )
     const mounts = Object.fromEntries(plugin.volumeMounts.map((m: Obj) => [m.mountPath, m]))
     for (const p of [
       '/var/lib/kubelet/plugins_registry',
@@ -275,7 +289,7 @@ function registerTests(): void {
         value: '192.0.2.2',
       },
     ]
-    const base = ['CNI_HOST_MOUNT_NS', 'NODE_NAME', 'POD_UID', 'POLICY_FILE']
+    const base = ['CNI_HOST_MOUNT_NS', 'HEALTH_SOCKET', 'NODE_NAME', 'POD_UID', 'POLICY_FILE']
     for (const row of table) {
       const r = render(row.values)
       t.ok(r.ok, `${row.env}: ${r.stderr}`)
@@ -294,7 +308,7 @@ function registerTests(): void {
     const r = render({ plugin: { cniHostMountNamespace: false } })
     t.ok(r.ok, r.stderr)
     const env = envOf(one(r.objects, 'DaemonSet').spec.template.spec.containers[0])
-    t.same(Object.keys(env).sort(), ['NODE_NAME', 'POD_UID', 'POLICY_FILE'])
+    t.same(Object.keys(env).sort(), ['HEALTH_SOCKET', 'NODE_NAME', 'POD_UID', 'POLICY_FILE'])
   })
 
   t.test('non-default paths move the mounts with them', async t => {
@@ -332,12 +346,12 @@ function registerTests(): void {
     )
   })
 
-  t.test('HTTP port 0 disables ports and probes', async t => {
+  t.test('HTTP port 0 turns off the TCP listener, not the probes', async t => {
     const plugin = one(render({ http: { port: 0 } }).objects, 'DaemonSet').spec.template.spec
       .containers[0]
     t.equal(plugin.ports, undefined)
-    t.equal(plugin.livenessProbe, undefined)
-    t.equal(plugin.readinessProbe, undefined)
+    t.equal(plugin.livenessProbe.exec.command[3], '/healthz')
+    t.equal(plugin.readinessProbe.exec.command[3], '/readyz')
   })
 
   t.test('admin networks become DeviceClasses carrying a CNIConfig', async t => {
