@@ -12,20 +12,20 @@ NS=${DEMO_NAMESPACE:-network-dra-demo}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "installing system packages and Node.js"
-bash scripts/install-deps.sh
-export PATH="$(bash scripts/install-node.sh):$PATH"
+bash scripts/install/deps.sh
+export PATH="$(bash scripts/install/node.sh):$PATH"
 say "installing npm dependencies and building"
 npm ci --no-audit --no-fund
 npm run build
-bash scripts/build-k8s.sh all
-KBIN=$(bash scripts/build-k8s.sh print-bindir)
-HELM=$(bash scripts/build-k8s.sh print-helm)
+bash scripts/build/k8s.sh all
+KBIN=$(bash scripts/build/k8s.sh print-bindir)
+HELM=$(bash scripts/build/k8s.sh print-helm)
 say "building images (no registry: podman build, then import into containerd)"
-bash scripts/stage-image.sh
-bash scripts/images.sh build
+bash scripts/images/stage-plugin.sh
+bash scripts/images/build.sh build
 say "bringing up the single-node cluster"
 bash scripts/cluster/up.sh
-bash scripts/images.sh import
+bash scripts/images/build.sh import
 export KUBECONFIG=/var/lib/network-dra-cluster/admin.kubeconfig
 k() { "$KBIN/kubectl" "$@"; }
 

@@ -34,11 +34,11 @@ stage() { # name, command...
   return 0
 }
 
-stage install bash scripts/install-deps.sh
-NODE_BIN=$(bash scripts/install-node.sh)
+stage install bash scripts/install/deps.sh
+NODE_BIN=$(bash scripts/install/node.sh)
 export PATH="$NODE_BIN:$PATH"
 stage deps npm ci --no-audit --no-fund
-stage k8s-build bash scripts/build-k8s.sh all
+stage k8s-build bash scripts/build/k8s.sh all
 stage build npm run build
 [[ $status == 0 ]] || { printf '%s\n' "${SUMMARY[@]}"; echo "0 passed, 1 failed"; exit 1; }
 

@@ -44,7 +44,7 @@ const MAIN = join(root, 'dist', 'src', 'main.js')
 const HOOK = join(root, 'dist', 'hook', 'network-dra-hook')
 const DRIVER = 'network-dra.dev'
 const API = `${DRIVER}/v1alpha1`
-/** Env var scripts/integration.sh sets to the control plane's admin kubeconfig. */
+/** Env var scripts/test/integration.sh sets to the control plane's admin kubeconfig. */
 const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
 const SUBNET = '198.51.100.0/24'
 
@@ -193,7 +193,7 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   const kubeconfig = await kubeconfigPath()
   if (kubeconfig === undefined) {
     t.fail(
-      `no control plane: run \`bash scripts/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
+      `no control plane: run \`bash scripts/test/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
     )
     return
   }

@@ -19,12 +19,13 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse as parseYaml, parseAllDocuments } from 'yaml'
 import { DEFAULT_POLICY } from '../../../src/claims/policy.js'
+import { PLATFORM } from '../../lib/platform.js'
 
 /* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const chart = join(root, 'charts', 'network-dra')
-const helm = process.env.HELM ?? '/var/cache/network-dra/helm/v3.19.0/bin/helm'
+const helm = process.env.HELM ?? PLATFORM.helm
 
 // Rendered manifests are untyped JSON; the assertions below probe into them directly.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -6,12 +6,12 @@
 # test/integration with tap one file at a time, and stops the control plane at exit only if this
 # script started it. Needs root (network namespaces, runc, podman). Extra arguments go to tap.
 #
-#   bash scripts/integration.sh                                        # whole suite
-#   bash scripts/integration.sh test/integration/driver-kubelet.ts     # one file
+#   bash scripts/test/integration.sh                                        # whole suite
+#   bash scripts/test/integration.sh test/integration/driver-kubelet.ts     # one file
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) == 0 ]] || { echo "integration.sh must run as root" >&2; exit 2; }
-NODE_BIN=$(bash scripts/install-node.sh)
+NODE_BIN=$(bash scripts/install/node.sh)
 export PATH="$NODE_BIN:$PATH"
 
 started_here=0
