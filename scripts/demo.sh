@@ -37,7 +37,7 @@ ip link show ndra-demo0 >/dev/null 2>&1 || {
 
 say "installing the driver with helm"
 "$HELM" upgrade --install network-dra charts/network-dra -n network-dra-system --create-namespace \
-  -f charts/network-dra/ci/e2e-values.yaml --wait --timeout 5m
+  -f test/e2e/values.yaml --wait --timeout 5m
 node=$(k get nodes -o jsonpath='{.items[0].metadata.name}')
 for _ in $(seq 60); do
   n=$(k get resourceslices --field-selector "spec.driver=network-dra.dev,spec.nodeName=$node" \

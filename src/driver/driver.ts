@@ -27,7 +27,7 @@ import { KeyedLock } from '../util/keyed-lock.js'
 import { PodResolver } from '../attach/pod-resolver.js'
 import { CdiSpecWriter } from '../cdi/spec-writer.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
-import { ProcessExec } from '../cni/exec.js'
+import { cniExecForHostRoot } from '../cni/host-root-exec.js'
 import { CniRuntime } from '../cni/runtime.js'
 import type { Config } from '../config.js'
 import { HostLinkInventory } from '../inventory/host-links.js'
@@ -109,12 +109,7 @@ export class Driver {
       hookSocket: c.hookSocket,
       hookTimeoutSeconds: c.hookTimeoutSeconds,
     })
-    const exec = new MeasuredExec(
-      new ProcessExec(
-        c.cniHostMountNs ? { wrapper: ['nsenter', '--mount=/proc/1/ns/mnt', '--'] } : {},
-      ),
-      metrics.cniPluginDuration,
-    )
+    const exec = new MeasuredExec(cniExecForHostRoot(c.cniHostRoot), metrics.cniPluginDuration)
     const cni = new CniRuntime({
       binDirs: c.cniBinDirs,
       cacheDir: c.cniCacheDir,

@@ -117,7 +117,7 @@ t.test('helm install publishes ResourceSlices', async t => {
     SYSTEM_NS,
     '--create-namespace',
     '-f',
-    `${REPO}charts/network-dra/ci/e2e-values.yaml`,
+    `${REPO}test/e2e/values.yaml`,
     '--wait',
     '--timeout',
     '5m',
