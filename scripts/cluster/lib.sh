@@ -406,10 +406,10 @@ ndra_unmount_under() {
 }
 
 # Removes the iptables/ip6tables chains of kube-proxy and kubelet (KUBE-*), of this harness
-# (NDRA-CLUSTER-*) and CNI chains whose rules name the harness's pod network, plus the jumps to them
-# from the built-in chains.
+# (NDRA-CLUSTER-*) and CNI chains whose rules name a network of the harness or the driver (the pod
+# network, the e2e admin network, networks the driver names ndra.*), plus every rule jumping to them.
 ndra_clean_iptables() {
-  local bin table chains builtin n
+  local bin table chains rule c
   for bin in iptables ip6tables; do
     command -v "$bin" >/dev/null || continue
     for table in filter nat mangle raw; do
@@ -417,19 +417,19 @@ ndra_clean_iptables() {
       chains="$(
         "$bin" -t "$table" -S | awk -v net="$CNI_NET_NAME" '
           /^-N (KUBE-|NDRA-CLUSTER)/ {print $2}
-          /^-A CNI-/ && index($0, "\\\"" net "\\\"") {print $2}' | sort -u
+          /^-A CNI-/ && !/^-A CNI-HOSTPORT-/ && (index($0, "\\\"" net "\\\"") || index($0, "\\\"e2e-masq\\\"") || index($0, "\\\"ndra.")) {print $2}' | sort -u
       )"
       [[ -n $chains ]] || continue
-      for builtin in PREROUTING INPUT FORWARD OUTPUT POSTROUTING; do
-        "$bin" -t "$table" -L "$builtin" -n >/dev/null 2>&1 || continue
-        for n in $("$bin" -t "$table" -L "$builtin" -n --line-numbers | awk -v c="$chains" '
-            BEGIN {split(c, a, "\n"); for (i in a) ours[a[i]] = 1}
-            NR > 2 && ($2 in ours) {print $1}' | sort -rn); do
-          "$bin" -t "$table" -D "$builtin" "$n"
-        done
-      done
-      for n in $chains; do "$bin" -t "$table" -F "$n" 2>/dev/null || true; done
-      for n in $chains; do "$bin" -t "$table" -X "$n" 2>/dev/null || log "$bin -t $table: could not delete $n"; done
+      # Rules (in any chain not being removed) that jump to a chain being removed; iptables -S
+      # quotes its output so that eval re-reads each rule exactly.
+      while read -r rule; do
+        [[ -n $rule ]] || continue
+        eval "\"\$bin\" -t \"\$table\" -D ${rule#-A }" 2>/dev/null || true
+      done < <("$bin" -t "$table" -S | awk -v c="$chains" '
+        BEGIN {split(c, a, "\n"); for (i in a) ours[a[i]] = 1}
+        $1 == "-A" && !($2 in ours) { for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g") && ($(i+1) in ours)) { print; break } }')
+      for c in $chains; do "$bin" -t "$table" -F "$c" 2>/dev/null || true; done
+      for c in $chains; do "$bin" -t "$table" -X "$c" 2>/dev/null || log "$bin -t $table: could not delete $c"; done
     done
   done
 }
