@@ -8,8 +8,10 @@
 #
 #   scripts/build/containerd.sh [all|print-bindir|print-runc]
 #
-# Why a second runc: containerd 2.x's shim needs features Debian bookworm's runc 1.1.5 lacks (see
-# README, "Supported platforms"). runc is built with cgo (its nsenter is C) and with seccomp
+# Why a second runc: Debian bookworm's runc 1.1.5 does start containers under containerd 2.4
+# (checked with `ctr run`), but containerd v2.4.2 is tested upstream with runc v1.5.2 (its
+# script/setup/runc-version) and runc 1.1 is out of support, so 2.x runs the pinned RUNC_VERSION;
+# containerd 1.7 keeps Debian's runc. runc is built with cgo (its nsenter is C) and with seccomp
 # (libseccomp-dev from apt), without the optional libpathrs tag (a Rust library Debian does not
 # ship; runc falls back to its pure-Go path resolution). containerd is built without cgo, so its
 # btrfs snapshotter (cgo only) is left out; the cluster uses overlayfs.
