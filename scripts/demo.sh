@@ -4,28 +4,33 @@
 # the local single-node cluster, helm-installs the driver from its chart with the locally built
 # image, applies demos A, B and C from examples/ and prints, per pod, its interfaces and its claim
 # status. The cluster stays up afterwards; `bash scripts/cluster/down.sh` removes it.
+# K8S_VERSION / CONTAINERD_VERSION pick the platform (scripts/versions.env; default: the newest).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-REPO=$PWD
-[[ $(id -u) == 0 ]] || { echo "demo.sh must run as root" >&2; exit 2; }
+NDRA_LOG_TAG=demo
+# shellcheck source=lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
+cd "$NDRA_REPO"
+[[ $(id -u) == 0 ]] || die "demo.sh must run as root"
+ndra_select_platform
 NS=${DEMO_NAMESPACE:-network-dra-demo}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "installing system packages and Node.js"
 bash scripts/install/deps.sh
-export PATH="$(bash scripts/install/node.sh):$PATH"
+export PATH="$(ndra_node_bindir):$PATH"
 say "installing npm dependencies and building"
 npm ci --no-audit --no-fund
 npm run build
+say "building Kubernetes $K8S_VERSION and containerd $CONTAINERD_VERSION (cached after the first run)"
 bash scripts/build/k8s.sh all
-KBIN=$(bash scripts/build/k8s.sh print-bindir)
-HELM=$(bash scripts/build/k8s.sh print-helm)
+bash scripts/build/containerd.sh all
+KBIN=$(ndra_k8s_bindir)
+HELM=$(ndra_helm_bin)
 say "building images (no registry: podman build, then import into containerd)"
 bash scripts/images/stage-plugin.sh
 bash scripts/images/build.sh build
 say "bringing up the single-node cluster"
 bash scripts/cluster/up.sh
-bash scripts/images/build.sh import
 export KUBECONFIG=/var/lib/network-dra-cluster/admin.kubeconfig
 k() { "$KBIN/kubectl" "$@"; }
 
