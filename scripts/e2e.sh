@@ -20,11 +20,12 @@ ndra_select_platform
 export PATH="$(ndra_node_bindir):$PATH"
 export KUBECTL="$(ndra_k8s_bindir)/kubectl" HELM="$(ndra_helm_bin)"
 declare -a phases=()
-phase() { # name, command...
-  local name=$1 t0=$SECONDS
+phase() { # name, command... : runs it and records its duration, failed or not
+  local name=$1 t0=$SECONDS rc=0
   shift
-  "$@"
-  phases+=("$name $((SECONDS - t0))s")
+  "$@" || rc=$?
+  phases+=("$name $((SECONDS - t0))s$([[ $rc == 0 ]] || echo " (failed $rc)")")
+  return $rc
 }
 
 log "Kubernetes $K8S_VERSION, containerd $CONTAINERD_VERSION"

@@ -71,6 +71,14 @@ export class HostRootExec implements CniExec {
   ): Promise<Uint8Array> {
     return this.#inner.execPlugin(path, stdin, { ...env, PATH: HOST_PLUGIN_PATH }, opts)
   }
+
+  runCommand(
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    opts: ExecOptions,
+  ): Promise<string> {
+    return this.#inner.runCommand(argv, { ...env, PATH: HOST_PLUGIN_PATH }, opts)
+  }
 }
 
 /**

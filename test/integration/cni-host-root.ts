@@ -128,6 +128,7 @@ function runtime(dir: string, exec: CniExec): CniRuntime {
   })
 }
 
+const esc = (x: string) => x.replace(/\./g, '\\.')
 const natRules = (host: Netns) => sh('ip', 'netns', 'exec', host.name, 'iptables-save', '-t', 'nat')
 
 t.test('bridge + ipMasq + portmap through the real chroot', async tt => {
@@ -159,6 +160,32 @@ t.test('bridge + ipMasq + portmap through the real chroot', async tt => {
   const gone = await natRules(host)
   tt.notMatch(gone, new RegExp(`${ip.replace(/\./g, '\\.')}[/:]`), 'no rule names the pod IP')
   tt.notMatch(gone, /^:CNI-DN-/m, 'no per-container DNAT chain left')
+})
+
+t.test('DEL after the pod netns is gone still removes the NAT rules', async tt => {
+  const { host, pod, root, data: dir } = await fixture(tt, 'g')
+  const dataDir = join(dir, 'ipam')
+  await mkdir(dataDir)
+  const exec = new HostRootExec({
+    root,
+    chrootCommand: ['ip', 'netns', 'exec', host.name, 'chroot'],
+  })
+  const list = conflist(`hg-${sfx}`, `ndrahg${sfx}`, dataDir, '10.251.11.0/24')
+  const cni = runtime(dir, exec)
+  await cni.add(list, rtConf(`hg-${sfx}`, pod))
+  const [addr] = await addresses(pod.name, 'net1')
+  const ip = esc((addr ?? '').split('/')[0] ?? '')
+  tt.match(await natRules(host), new RegExp(`-s ${ip}/32`), 'masquerade rule after ADD')
+  // What the kubelet's unprepare sees: the sandbox and its netns are already gone.
+  const gone = { ...rtConf(`hg-${sfx}`, pod), netns: `/run/netns/ndra-gone-${sfx}` }
+  await cni.del(list, gone)
+  const after = await natRules(host)
+  tt.notMatch(
+    after,
+    new RegExp(`${ip}[/:]`),
+    'no rule names the pod IP (bridge alone would leave it)',
+  )
+  tt.notMatch(after, /^:CNI-DN-/m, 'portmap chain gone')
 })
 
 t.test('ADD+DEL latency: chroot vs direct exec (same plugins, same netns)', async tt => {

@@ -26,7 +26,7 @@ async function script(path: string, body: string): Promise<string> {
 async function fakeChroot(dir: string): Promise<string> {
   return script(
     join(dir, 'fake-chroot'),
-    'root=$1; shift; printf "%s %s" "$root" "$1" > "$ARGV_OUT"; exec "$root$1"',
+    'root=$1; shift; printf "%s %s" "$root" "$1" > "$ARGV_OUT"; p=$1; shift; exec "$root$p" "$@"',
   )
 }
 
@@ -114,4 +114,21 @@ t.test('cniExecForHostRoot: "/" runs directly, anything else chroots', async t =
     else t.equal(exec instanceof HostRootExec ? exec.root : '', want, `${hostRoot}: chroot`)
   }
   t.throws(() => new HostRootExec({ root: '/' }), { code: 'NDRA_INVALID_ARGUMENT' })
+})
+
+t.test('runCommand runs a node command in the root, with arguments and the node PATH', async t => {
+  const dir = t.testdir()
+  const root = join(dir, 'root')
+  await script(join(root, 'sbin/iptables'), 'echo "$PATH $*"; [ "$1" != fail ] || exit 4')
+  const exec = new HostRootExec({ root, chrootCommand: [await fakeChroot(dir)] })
+  const env = { ARGV_OUT: join(dir, 'argv') }
+  t.equal(
+    await exec.runCommand(['/sbin/iptables', '-t', 'nat'], env, { timeoutMs: 5000 }),
+    `${HOST_PLUGIN_PATH} -t nat\n`,
+  )
+  t.equal(await readFile(join(dir, 'argv'), 'utf8'), `${root} /sbin/iptables`)
+  await t.rejects(exec.runCommand(['/sbin/iptables', 'fail'], env, { timeoutMs: 5000 }), {
+    code: 'NDRA_CNI_PLUGIN',
+    message: /exit 4/,
+  })
 })
