@@ -40,9 +40,12 @@ ip link show ndra-demo0 >/dev/null 2>&1 || {
   ip link set ndra-demo0 up && ip link set ndra-demo0p up
 }
 
-say "installing the driver with helm"
+say "installing the driver with helm (chart defaults + the demo allowance, examples/values-demo.yaml)"
+# test/e2e/values.yaml: the locally built image tag, the test's own links and network. values-demo.yaml:
+# what the admin allows for the demos (namespace $NS may write raw networks on ndra-demo0 in
+# 10.10.0.0/16; see examples/README.md). A DEMO_NAMESPACE it does not grant is refused at admission.
 "$HELM" upgrade --install network-dra charts/network-dra -n network-dra-system --create-namespace \
-  -f test/e2e/values.yaml --wait --timeout 5m
+  -f test/e2e/values.yaml -f examples/values-demo.yaml --wait --timeout 5m
 node=$(k get nodes -o jsonpath='{.items[0].metadata.name}')
 for _ in $(seq 60); do
   n=$(k get resourceslices --field-selector "spec.driver=network-dra.dev,spec.nodeName=$node" \

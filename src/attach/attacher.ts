@@ -19,8 +19,11 @@
  * feeds the cached result as prevResult), tolerating a vanished netns, then drop the records.
  *
  * garbageCollect — recovery: detach claims that are no longer valid, DEL result-cache entries made
- * by this driver (marked with the `NDRA_CLAIM_UID` CNI arg) for claims the store no longer knows,
- * and run CNI GC for the networks of the remaining claims.
+ * by this driver (marked with the `NDRA_CLAIM_UID` CNI arg, on a network whose name the driver
+ * derived: `ndra.…`) for claims the store no longer knows, and run CNI GC for the `ndra.…` networks
+ * of the remaining claims. Nothing of another network is ever touched: the cache directory is
+ * shared with the container runtime, and a legacy record naming `cbr0` must not GC the cluster's
+ * pod network.
  *
  * Operations on one (claim, request) are serialised with a keyed mutex; different claims run in
  * parallel.
@@ -47,6 +50,7 @@ import {
 import type { NetnsProbe } from './attach-netns-probe.js'
 import type { ResolvedPod } from './pod-resolver.js'
 import { KeyedLock } from '../util/keyed-lock.js'
+import { isDriverNetworkName } from '../claims/network-name.js'
 
 /** CNI_ARGS key that marks an attachment as ours in the libcni result cache (for GC). */
 export const CLAIM_UID_CNI_ARG = 'NDRA_CLAIM_UID'
@@ -489,10 +493,11 @@ export class Attacher implements AttachHandler {
   }
 
   /**
-   * Recovery: detach every stored claim not in `validClaimUids`, DEL result-cache entries this
-   * driver made for claims the store does not know any more (an ADD whose record never got
-   * written, or a state file lost), then run CNI GC for the networks of the valid claims with every
-   * other cache entry as the valid set (entries of other CNI users are never touched). The caller
+   * Recovery: detach every stored claim not in `validClaimUids` (with the config its record holds,
+   * whatever its network's name), DEL result-cache entries this driver made on `ndra.…` networks
+   * for claims the store does not know any more (an ADD whose record never got written, or a state
+   * file lost), then run CNI GC for the `ndra.…` networks of the valid claims with every other
+   * cache entry as the valid set. Entries and networks of other CNI users are never touched. The caller
    * decides what to do with the claim records themselves (drop them, remove CDI specs).
    */
   async garbageCollect(validClaimUids: Iterable<string>): Promise<GarbageCollectReport> {
@@ -514,6 +519,7 @@ export class Attacher implements AttachHandler {
     const stillKnown = this.#store.snapshot().claims
     const orphans: AttachCacheEntry[] = []
     for (const e of entries) {
+      if (!isDriverNetworkName(e.networkName)) continue
       const uid = e.cniArgs?.find(([k]) => k === CLAIM_UID_CNI_ARG)?.[1]
       if (uid === undefined) continue
       const owner = stillKnown[uid]
@@ -549,6 +555,8 @@ export class Attacher implements AttachHandler {
         seen.add(key)
         try {
           const list = parseConfList(plan.networkConfig)
+          // A record written before names were derived may name any network (even `cbr0`).
+          if (!isDriverNetworkName(list.name)) continue
           const validSet = remaining
             .filter(e => e.networkName === list.name)
             .map(e => ({ containerId: e.containerId, ifName: e.ifName }))

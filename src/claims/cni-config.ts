@@ -38,18 +38,6 @@ export const MAX_STATIC_IPS = 16
 /** Most extra CNI_ARGS pairs. */
 export const MAX_CNI_ARGS = 32
 
-/**
- * CNI_ARGS keys the driver sets itself (architecture step 5); a config may not set them, so a
- * tenant cannot pretend to be another pod.
- */
-export const RESERVED_CNI_ARGS: readonly string[] = [
-  'IgnoreUnknown',
-  'K8S_POD_NAMESPACE',
-  'K8S_POD_NAME',
-  'K8S_POD_INFRA_CONTAINER_ID',
-  'K8S_POD_UID',
-]
-
 /** Interface names a config may not use: they already exist in every pod. */
 export const RESERVED_INTERFACE_NAMES: readonly string[] = ['lo', 'eth0']
 
@@ -87,13 +75,27 @@ export interface CniConfig {
    * `ips` (a plugin must declare `capabilities: {ips: true}`, e.g. with static IPAM). At most 16. */
   readonly ips?: readonly string[]
   /** Extra CNI_ARGS pairs, added after the driver's Kubernetes ones. Keys and values must not
-   * contain `;` or `=`; the Kubernetes keys and `IgnoreUnknown` are reserved. */
+   * contain `;` or `=`; reserved keys are refused (policy rule `cni-args`, claim-rules.ts). */
   readonly cniArgs?: Readonly<Record<string, string>>
+  /** Only in a DeviceClass (an admin network): what a claim may set on top of this network. */
+  readonly claimOverrides?: ClaimOverrides
+}
+
+/** What a claim may set on an admin network (DeviceClass CNIConfig `claimOverrides`). */
+export interface ClaimOverrides {
+  /** The claim may choose the interface name. Default true. */
+  readonly interfaceName?: boolean
+  /** The claim may set a MAC. Default true. */
+  readonly mac?: boolean
+  /** CIDRs the claim's static ips must lie inside; default the subnets of the network's IPAM;
+   * [] = no ips from claims. */
+  readonly ips?: readonly string[]
 }
 
 const IFNAME_RE = /^[\x21-\x7e]{1,15}$/
-const NET_NAME_RE = '^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$'
-const VERSION_RE = '^[0-9]+\\.[0-9]+\\.[0-9]+$'
+/** Names of admin (DeviceClass) networks; tenant names follow the stricter policy rule
+ * `network-name` (network-rules.ts). */
+export const CLASS_NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/
 
 /** JSON Schema of `CNIConfig` (structure only; semantic rules are in code below). */
@@ -110,9 +112,9 @@ export const CNI_CONFIG_SCHEMA = {
       additionalProperties: false,
       required: ['cniVersion', 'name', 'plugins'],
       properties: {
-        cniVersion: { type: 'string', pattern: VERSION_RE },
-        cniVersions: { type: 'array', items: { type: 'string', pattern: VERSION_RE } },
-        name: { type: 'string', minLength: 1, maxLength: 128, pattern: NET_NAME_RE },
+        cniVersion: { type: 'string' },
+        cniVersions: { type: 'array', items: { type: 'string' } },
+        name: { type: 'string', minLength: 1, maxLength: 128 },
         disableCheck: { type: 'boolean' },
         disableGC: { type: 'boolean' },
         plugins: {
@@ -133,6 +135,15 @@ export const CNI_CONFIG_SCHEMA = {
       type: 'object',
       maxProperties: MAX_CNI_ARGS,
       additionalProperties: { type: 'string' },
+    },
+    claimOverrides: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        interfaceName: { type: 'boolean' },
+        mac: { type: 'boolean' },
+        ips: { type: 'array', maxItems: 16, items: { type: 'string' } },
+      },
     },
   },
 } as const
@@ -157,8 +168,10 @@ export interface ValidateCniConfigOptions {
 }
 
 /**
- * Validate one opaque parameters object. Collects every problem with its field path instead of
- * stopping at the first, because the user can only see them through a failed pod start.
+ * Validate the shape of one opaque parameters object. Collects every problem with its field path
+ * instead of stopping at the first, because the user can only see them through a failed pod start.
+ * What the tenant policy judges (interface names, cniArgs, network names, cniVersion values,
+ * addresses) is left to the policy rules, so one malformed field does not hide them.
  */
 export function validateCniConfig(
   params: unknown,
@@ -178,12 +191,11 @@ export function validateCniConfig(
   if ((cfg.kind as string) !== CNI_CONFIG_KIND) {
     errors.push(`${base}.kind: must be "${CNI_CONFIG_KIND}", got "${cfg.kind}"`)
   }
-  if (cfg.interfaceName !== undefined) {
-    errors.push(...interfaceNameProblems(cfg.interfaceName).map(p => `${base}.interfaceName: ${p}`))
-  }
   if (cfg.mac !== undefined) errors.push(...macProblems(cfg.mac).map(p => `${base}.mac: ${p}`))
   if (cfg.ips !== undefined) errors.push(...ipsProblems(cfg.ips, `${base}.ips`))
-  if (cfg.cniArgs !== undefined) errors.push(...cniArgsProblems(cfg.cniArgs, `${base}.cniArgs`))
+  if (cfg.claimOverrides?.ips !== undefined) {
+    errors.push(...ipsProblems(cfg.claimOverrides.ips, `${base}.claimOverrides.ips`))
+  }
   if (errors.length > 0) return { ok: false, errors }
   return { ok: true, config: cfg }
 }
@@ -245,20 +257,5 @@ function ipsProblems(ips: readonly string[], path: string): string[] {
     }
     seen.add(ip)
   })
-  return out
-}
-
-function cniArgsProblems(args: Readonly<Record<string, string>>, path: string): string[] {
-  const out: string[] = []
-  for (const [k, v] of Object.entries(args)) {
-    const at = `${path}[${JSON.stringify(k)}]`
-    if (k === '' || /[;=\s\0]/.test(k)) {
-      out.push(`${at}: key must be non-empty without ";", "=", NUL or spaces`)
-    }
-    if (RESERVED_CNI_ARGS.includes(k)) {
-      out.push(`${at}: key is set by the driver itself and cannot be overridden`)
-    }
-    if (/[;=\0]/.test(v)) out.push(`${at}: value must not contain ";", "=" or NUL`)
-  }
   return out
 }

@@ -7,9 +7,12 @@
  * only that subrequest. Fields merge one by one; `network` is replaced as a whole; `cniArgs` merge
  * key by key.
  */
-import type { CniConfig, NetworkConfList } from './cni-config.js'
+import { claimEntryProblems, type ClaimContext } from './claim-rules.js'
+import type { ClaimOverrides, CniConfig, NetworkConfList } from './cni-config.js'
 import { validateCniConfig } from './cni-config.js'
-import { claimConfigProblems, type ConfigSource, type Policy } from './policy.js'
+import { keyProblems, limitProblem } from './json-keys.js'
+import type { ConfigSource, Policy } from './policy.js'
+import type { PolicyProblem } from './policy-rules.js'
 import { mainRequestName, type DeviceAllocationConfiguration } from './resource-claim.js'
 
 /** One parsed config entry of this driver. */
@@ -30,6 +33,8 @@ export interface MergedConfig {
   readonly networkSource?: ConfigSource
   /** Field path of the `network` that won. */
   readonly networkPath?: string
+  /** claimOverrides of the DeviceClass entry that provided `network` (admin networks only). */
+  readonly claimOverrides?: ClaimOverrides
   readonly mac?: string
   readonly ips?: readonly string[]
   readonly cniArgs: Readonly<Record<string, string>>
@@ -41,7 +46,9 @@ export interface ParsedEntries {
   /** Malformed CNIConfig objects (NDRA_OPAQUE_CONFIG). */
   readonly errors: readonly string[]
   /** Claim entries the policy does not allow (NDRA_POLICY_VIOLATION). */
-  readonly policyProblems: readonly string[]
+  readonly policyProblems: readonly PolicyProblem[]
+  /** `requests` of entries dropped as malformed or over a limit ([] = every request). */
+  readonly dropped: readonly (readonly string[])[]
 }
 
 /** Options of {@link parseConfigEntries}. */
@@ -50,11 +57,15 @@ export interface ParseEntriesOptions {
   readonly policy: Policy
   /** API group of the CNIConfig (defaults to the driver name). */
   readonly apiGroup?: string
+  /** The claim's namespace and whether it may write raw networks. */
+  readonly claim: ClaimContext
 }
 
 /**
  * Parse every entry of this driver once, in precedence order (class entries, then claim
- * entries, each in list order). Entries of other drivers are skipped.
+ * entries, each in list order). Entries of other drivers are skipped. A claim entry is first
+ * measured against policy.limits (an entry over a limit is not looked at further), then its
+ * network's keys are judged as the plugins read them, then its shape, then the entry rules.
  */
 export function parseConfigEntries(
   config: readonly DeviceAllocationConfiguration[] | undefined,
@@ -62,29 +73,49 @@ export function parseConfigEntries(
 ): ParsedEntries {
   const entries: ParsedConfigEntry[] = []
   const errors: string[] = []
-  const policyProblems: string[] = []
+  const policyProblems: PolicyProblem[] = []
+  const dropped: (readonly string[])[] = []
   ;(config ?? []).forEach((entry, index) => {
     if (entry.opaque?.driver !== opts.driverName) return
     const source: ConfigSource = entry.source === 'FromClass' ? 'class' : 'claim'
     const path = `status.allocation.devices.config[${index}].opaque.parameters`
-    const v = validateCniConfig(entry.opaque.parameters, {
+    const params = entry.opaque.parameters
+    if (source === 'claim') {
+      const over = limitProblem(params, path, opts.policy.limits)
+      if (over !== undefined) {
+        policyProblems.push(over)
+        dropped.push(entry.requests ?? [])
+        return
+      }
+      const network = (params as Record<string, unknown> | null)?.['network']
+      if (typeof network === 'object' && network !== null) {
+        policyProblems.push(...keyProblems(network, `${path}.network`, opts.policy.forbiddenKeys))
+      }
+    }
+    const v = validateCniConfig(params, {
       path,
       apiGroup: opts.apiGroup ?? opts.driverName,
     })
     if (!v.ok) {
       errors.push(...v.errors)
+      dropped.push(entry.requests ?? [])
       return
     }
-    if (source === 'claim') policyProblems.push(...claimConfigProblems(v.config, opts.policy, path))
+    if (source === 'claim') {
+      policyProblems.push(...claimEntryProblems(v.config, path, opts.policy, opts.claim))
+    }
     entries.push({ index, source, requests: entry.requests ?? [], config: v.config, path })
   })
   const rank = (e: ParsedConfigEntry): number => (e.source === 'class' ? 0 : 1)
   entries.sort((a, b) => rank(a) - rank(b) || a.index - b.index)
-  return { entries, errors, policyProblems }
+  return { entries, errors, policyProblems, dropped }
 }
 
 /** Whether an entry applies to an allocation result's request (`req` or `req/sub`). */
-export function entryAppliesTo(entry: ParsedConfigEntry, request: string): boolean {
+export function entryAppliesTo(
+  entry: { readonly requests: readonly string[] },
+  request: string,
+): boolean {
   if (entry.requests.length === 0) return true
   return entry.requests.includes(request) || entry.requests.includes(mainRequestName(request))
 }
@@ -99,6 +130,7 @@ export function mergeForRequest(
     network?: NetworkConfList
     networkSource?: ConfigSource
     networkPath?: string
+    claimOverrides?: ClaimOverrides
     mac?: string
     ips?: readonly string[]
     cniArgs: Record<string, string>
@@ -113,6 +145,12 @@ export function mergeForRequest(
         network: c.network,
         networkSource: e.source,
         networkPath: `${e.path}.network`,
+      }
+      // Overrides belong to the admin network that set them; a later network drops them.
+      if (e.source === 'class' && c.claimOverrides !== undefined) {
+        merged.claimOverrides = c.claimOverrides
+      } else {
+        delete merged.claimOverrides
       }
     }
     if (c.mac !== undefined) merged.mac = c.mac

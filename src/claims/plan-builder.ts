@@ -5,15 +5,31 @@
  */
 import type { AttachmentPlan } from '../attach/attachment-plan.js'
 import { DriverError } from '../errors.js'
-import { interfaceNameProblems, type NetworkConfList } from './cni-config.js'
-import { mergeForRequest, parseConfigEntries, type MergedConfig } from './config-merge.js'
 import {
+  interfaceNameRule,
+  overrideProblems,
+  policyBounds,
+  type ClaimContext,
+} from './claim-rules.js'
+import { CLASS_NETWORK_NAME_RE, type NetworkConfList } from './cni-config.js'
+import {
+  entryAppliesTo,
+  mergeForRequest,
+  parseConfigEntries,
+  type MergedConfig,
+  type ParsedConfigEntry,
+} from './config-merge.js'
+import { derivedNetworkName } from './network-name.js'
+import {
+  DEVICE_SELECTORS,
   HOST_DEVICE_TYPE,
   MASTER_PLUGIN_TYPES,
-  networkPolicyProblems,
-  policyViolation,
-  type Policy,
-} from './policy.js'
+  addressList,
+  cniVersionProblems,
+  rawNetworkProblems,
+} from './network-rules.js'
+import { policyViolation, typeProblem, type Policy } from './policy.js'
+import { problem, type PolicyProblem } from './policy-rules.js'
 import {
   mainRequestName,
   type DeviceRequestAllocationResult,
@@ -25,8 +41,8 @@ export const ATTACHMENT_DEVICE_RE = /^attachment-(0|[1-9][0-9]*)$/
 /** Host-interface device names: `host-<sanitised ifname>`. */
 export const HOST_DEVICE_PREFIX = 'host-'
 
-/** host-device keys that select a device; a tenant may not point them elsewhere. */
-const HOST_DEVICE_SELECTORS = ['device', 'hwaddr', 'pciBusID', 'kernelpath'] as const
+/** host-device keys that select a device (kernelpath too: admin networks may use it). */
+const HOST_DEVICE_SELECTORS: readonly string[] = [...DEVICE_SELECTORS, 'kernelpath']
 
 /** Inputs of {@link buildAttachmentPlans}. */
 export interface PlanBuilderInput {
@@ -50,10 +66,16 @@ export interface PlanBuilderInput {
  */
 export function buildAttachmentPlans(input: PlanBuilderInput): AttachmentPlan[] {
   const results = myResults(input)
+  const namespace = input.claim.metadata?.namespace ?? ''
+  const claim: ClaimContext = {
+    namespace,
+    granted: input.policy.tenantNetworkNamespaces.includes(namespace),
+  }
   const parsed = parseConfigEntries(input.claim.status?.allocation?.devices?.config, {
     driverName: input.driverName,
     policy: input.policy,
     apiGroup: input.apiGroup ?? input.driverName,
+    claim,
   })
   const configErrors = [...parsed.errors]
   const policyErrors = [...parsed.policyProblems]
@@ -64,14 +86,22 @@ export function buildAttachmentPlans(input: PlanBuilderInput): AttachmentPlan[] 
   for (const r of results) {
     const hostIf = hostInterfaceOf(r, input)
     const merged = mergeForRequest(parsed.entries, r.request)
-    const d = draftFor(r, merged, hostIf, perRequest.get(r.request) ?? 1, input.policy)
+    const claimEntries = parsed.entries.filter(
+      e => e.source === 'claim' && entryAppliesTo(e, r.request),
+    )
+    const d = draftFor(r, merged, hostIf, perRequest.get(r.request) ?? 1, input.policy, {
+      claim,
+      claimEntries,
+      droppedEntry: parsed.dropped.some(requests => entryAppliesTo({ requests }, r.request)),
+    })
     configErrors.push(...d.configErrors)
     policyErrors.push(...d.policyErrors)
     drafts.push(d)
   }
   const names = assignInterfaceNames(drafts)
   configErrors.push(...names.errors)
-  if (policyErrors.length > 0) throw policyViolation([...policyErrors, ...configErrors])
+  policyErrors.push(...names.problems)
+  if (policyErrors.length > 0) throw policyViolation(policyErrors, configErrors)
   if (configErrors.length > 0) {
     throw new DriverError('NDRA_OPAQUE_CONFIG', `invalid configuration: ${configErrors.join('; ')}`)
   }
@@ -131,7 +161,17 @@ interface Draft {
   readonly network: NetworkConfList | undefined
   readonly hostIf: string | undefined
   readonly configErrors: string[]
-  readonly policyErrors: string[]
+  readonly policyErrors: PolicyProblem[]
+  /** Whether a claim entry chose the interface name. */
+  readonly nameFromClaim: boolean
+}
+
+/** Who wrote the claim and which of its entries apply to the request. */
+interface ClaimSide {
+  readonly claim: ClaimContext
+  readonly claimEntries: readonly ParsedConfigEntry[]
+  /** An entry for this request was refused already (its problems say why it has no network). */
+  readonly droppedEntry: boolean
 }
 
 function draftFor(
@@ -140,27 +180,65 @@ function draftFor(
   hostIf: string | undefined,
   devicesOfRequest: number,
   policy: Policy,
+  side: ClaimSide,
 ): Draft {
   const configErrors: string[] = []
-  const policyErrors: string[] = []
+  const policyErrors: PolicyProblem[] = []
+  const nameFromClaim = side.claimEntries.some(e => e.config.interfaceName !== undefined)
   const at = `request "${r.request}" (device ${r.device})`
   if (merged.network === undefined) {
-    const where =
-      policy.claimConfig === 'allow'
-        ? `add a CNIConfig with "network" to the claim's spec.devices.config (requests: ["${mainRequestName(r.request)}"]) or use a DeviceClass that provides one`
-        : 'use a DeviceClass that provides a network'
-    configErrors.push(`${at}: no network configuration; ${where}`)
-    return { result: r, merged, network: undefined, hostIf, configErrors, policyErrors }
+    const where = side.claim.granted
+      ? `add a CNIConfig with "network" to the claim's spec.devices.config (requests: ["${mainRequestName(r.request)}"]) or use the DeviceClass of an admin network`
+      : 'use the DeviceClass of an admin network (one that carries a network)'
+    if (!side.droppedEntry) configErrors.push(`${at}: no network configuration; ${where}`)
+    return {
+      result: r,
+      merged,
+      network: undefined,
+      hostIf,
+      configErrors,
+      policyErrors,
+      nameFromClaim,
+    }
   }
   const source = merged.networkSource ?? 'claim'
   const path = merged.networkPath ?? 'network'
-  policyErrors.push(
-    ...networkPolicyProblems(merged.network, policy, { source, path, hostInterface: hostIf }),
-  )
-  const network: NetworkConfList = structuredClone(merged.network)
+  policyErrors.push(...cniVersionProblems(merged.network, path))
+  if (source === 'claim') {
+    const bounds = policyBounds(policy)
+    policyErrors.push(
+      ...rawNetworkProblems(merged.network, policy, { path, hostInterface: hostIf, bounds }),
+    )
+    for (const e of side.claimEntries) {
+      if (e.config.ips !== undefined) {
+        policyErrors.push(...addressList(e.config.ips, `${e.path}.ips`, 'cidr', bounds))
+      }
+    }
+  } else {
+    policyErrors.push(...adminNetworkProblems(merged.network, path))
+    if (!CLASS_NETWORK_NAME_RE.test(merged.network.name)) {
+      configErrors.push(
+        `${path}.name: "${merged.network.name}" is not a valid network name (letters, digits, ".", "_", "-")`,
+      )
+    }
+    const admin = { network: merged.network, overrides: merged.claimOverrides }
+    for (const e of side.claimEntries) {
+      policyErrors.push(...overrideProblems(e.config, e.path, admin, policy))
+    }
+  }
+  // The plugins, the result cache and IPAM see only the derived name (network-name.ts).
+  const network: NetworkConfList = {
+    ...structuredClone(merged.network),
+    name: derivedNetworkName({
+      source,
+      namespace: side.claim.namespace,
+      name: merged.network.name,
+    }),
+  }
   if (hostIf !== undefined) {
+    // Claim networks: the pinning rules (network-rules.ts) already report every misuse.
     const inj = injectHostInterface(network, hostIf, path)
-    ;(source === 'claim' ? policyErrors : configErrors).push(...inj)
+    if (source === 'class') configErrors.push(...inj)
   }
   if (devicesOfRequest > 1) {
     for (const f of ['interfaceName', 'mac', 'ips'] as const) {
@@ -174,11 +252,27 @@ function draftFor(
   for (const cap of ['mac', 'ips'] as const) {
     if (merged[cap] !== undefined && !declaresCapability(network, cap)) {
       configErrors.push(
-        `${at}: "${cap}" is set but no plugin of network "${network.name}" declares capabilities: {"${cap}": true}, so it would be ignored; add it to the plugin that applies it`,
+        `${at}: "${cap}" is set but no plugin of network "${merged.network.name}" declares capabilities: {"${cap}": true}, so it would be ignored; add it to the plugin that applies it`,
       )
     }
   }
-  return { result: r, merged, network, hostIf, configErrors, policyErrors }
+  return { result: r, merged, network, hostIf, configErrors, policyErrors, nameFromClaim }
+}
+
+/** Structural rule for admin networks: plugin and IPAM types are bare plugin names. */
+function adminNetworkProblems(network: NetworkConfList, path: string): PolicyProblem[] {
+  const out: PolicyProblem[] = []
+  network.plugins.forEach((plugin, i) => {
+    const at = `${path}.plugins[${i}]`
+    const bad = typeProblem(plugin['type'])
+    if (bad !== undefined) out.push(problem('plugin-type', `${at}.type`, bad))
+    const ipam = plugin['ipam']
+    if (typeof ipam === 'object' && ipam !== null && 'type' in ipam) {
+      const ipamBad = typeProblem((ipam as Record<string, unknown>)['type'])
+      if (ipamBad !== undefined) out.push(problem('plugin-type', `${at}.ipam.type`, ipamBad))
+    }
+  })
+  return out
 }
 
 /** Point macvlan/ipvlan/vlan (`master`) and host-device (`device`) at the allocated interface. */
@@ -229,13 +323,21 @@ function declaresCapability(network: NetworkConfList, cap: string): boolean {
  * Explicit names must be unique; devices without one get `net<k>` with the lowest k ≥ 1 that no
  * other device of the claim uses, in allocation order.
  */
-function assignInterfaceNames(drafts: readonly Draft[]): { names: string[]; errors: string[] } {
+function assignInterfaceNames(drafts: readonly Draft[]): {
+  names: string[]
+  errors: string[]
+  problems: PolicyProblem[]
+} {
   const errors: string[] = []
+  const problems: PolicyProblem[] = []
   const taken = new Map<string, string>()
   for (const d of drafts) {
     const name = d.merged.interfaceName
     if (name === undefined) continue
-    errors.push(...interfaceNameProblems(name).map(p => `request "${d.result.request}": ${p}`))
+    // A claim's own interfaceName is judged where it was written (claim-rules.ts).
+    if (!d.nameFromClaim) {
+      problems.push(...interfaceNameRule(name, `request "${d.result.request}" interfaceName`))
+    }
     const other = taken.get(name)
     if (other !== undefined && other !== d.result.device) {
       errors.push(
@@ -252,7 +354,7 @@ function assignInterfaceNames(drafts: readonly Draft[]): { names: string[]; erro
     taken.set(name, d.result.device)
     return name
   })
-  return { names, errors }
+  return { names, errors, problems }
 }
 
 function toPlan(d: Draft, ifName: string): AttachmentPlan {

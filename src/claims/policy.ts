@@ -1,48 +1,54 @@
 /**
- * The admin policy that bounds what CNI configuration may run. Tenant-written CNI config runs as
- * root on the node, so the plugin checks every network against this policy at prepare time.
+ * The admin policy (file v2, issue 7 contract §1) that bounds what a ResourceClaim may make the
+ * node run. CNI plugins run as root on the node, so a claim is tenant input and is judged at
+ * prepare time against this policy; the chart renders the same values into the admission policy.
  *
- * Trust model (decided here, documented in the README):
- * - Config from a DeviceClass (`FromClass`) is written by the cluster admin. Its plugin types are
- *   not limited by `allowedPluginTypes` and it may use `forbiddenKeys`; only the structural rule
- *   "a plugin type is a bare name, never a path" applies.
- * - Config from a ResourceClaim (`FromClaim`) is tenant input: every `type` (plugins and their
- *   `ipam.type`) must be in `allowedPluginTypes`, no forbidden key may appear at any depth, and
- *   `claimConfig` decides whether claims may carry CNI config at all.
- * - `host-device` is never in the tenant list by default; a tenant network may still use it when
- *   the allocated device is a host interface (`host-<name>`) picked by the scheduler, and then it
- *   may only name that interface.
+ * Trust model:
+ * - Config from a DeviceClass (`FromClass`) is written by the cluster admin: an "admin network".
+ *   Only structural rules apply to it (a plugin type is a bare name, a known cniVersion). Its
+ *   optional `claimOverrides` says what a claim may set on top (interfaceName, mac, ips).
+ * - Config from a ResourceClaim (`FromClaim`) is tenant input. A whole network in a claim (a "raw
+ *   network") needs the claim's namespace in `tenantNetworkNamespaces`, and even then every field
+ *   that reaches the node is checked against the admin lists below (see network-rules.ts).
  */
 import { readFile } from 'node:fs/promises'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { DriverError, InvalidConfigError, errorMessage } from '../errors.js'
-import type { CniConfig, NetworkConfList } from './cni-config.js'
+import { parseNet } from './addresses.js'
+import type { JsonLimits } from './json-keys.js'
+import { formatProblem, type PolicyProblem } from './policy-rules.js'
 import { formatSchemaErrors } from './schema-errors.js'
-
-/**
- * What a ResourceClaim may carry:
- * - `allow`: any CNIConfig field, including its own `network` (checked as tenant config);
- * - `networkOnlyFromClass`: `interfaceName`, `mac`, `ips`, `cniArgs` only; the network must come
- *   from the DeviceClass (tenants pick admin networks by class);
- * - `deny`: no CNIConfig in claims at all; everything comes from DeviceClasses.
- */
-export type ClaimConfigMode = 'allow' | 'networkOnlyFromClass' | 'deny'
 
 /** The policy object (from the file given to the daemon with `--policy-file`). */
 export interface Policy {
-  /** Plugin and IPAM types a claim's network may use. */
+  /** Namespaces whose claims may carry a whole CNI network. */
+  readonly tenantNetworkNamespaces: readonly string[]
+  /** Plugin and IPAM types a raw network may use. */
   readonly allowedPluginTypes: readonly string[]
-  /** Keys a claim's network may not contain at any depth. Case-insensitive (Go's JSON decoder,
-   * which every CNI plugin uses, matches struct fields case-insensitively); a trailing `*`
-   * matches any key with that prefix. */
+  /** Host links a raw network may name as macvlan/ipvlan/vlan `master` (exact names). */
+  readonly allowedParentLinks: readonly string[]
+  /** Bridge names a raw `bridge` plugin may create or join (exact names). */
+  readonly allowedBridges: readonly string[]
+  /** CIDRs every tenant address and range must lie inside. */
+  readonly allowedCIDRs: readonly string[]
+  /** The cluster's pod and service CIDRs: never allowed, even inside allowedCIDRs. */
+  readonly clusterCIDRs: readonly string[]
+  /** tuning `sysctl` keys a raw network may set (exact names). */
+  readonly allowedSysctls: readonly string[]
+  /** Keys forbidden at every depth, compared with Go's case folding; `x*` is a prefix. */
   readonly forbiddenKeys: readonly string[]
-  readonly claimConfig: ClaimConfigMode
+  /** Size limits of a claim's opaque parameters. */
+  readonly limits: JsonLimits
 }
 
-/** Default tenant plugin types: the usual interface, IPAM and meta plugins. Not `host-device`
- * (moves a host NIC), not `dhcp` (needs the host's dhcp daemon socket). */
-export const DEFAULT_ALLOWED_PLUGIN_TYPES: readonly string[] = [
+/**
+ * Default raw-network plugin types: interface, IPAM and meta plugins that change only the pod
+ * (given the per-type rules). Not firewall/portmap (host iptables: admin networks only), not
+ * host-device (only through the host-interface class, pinned to the allocated NIC), not dhcp
+ * (the node's dhcp daemon socket).
+ */
+export const DEFAULT_ALLOWED_PLUGIN_TYPES: readonly string[] = Object.freeze([
   'bridge',
   'macvlan',
   'ipvlan',
@@ -51,16 +57,14 @@ export const DEFAULT_ALLOWED_PLUGIN_TYPES: readonly string[] = [
   'host-local',
   'static',
   'tuning',
-  'portmap',
   'bandwidth',
   'sbr',
-  'firewall',
   'loopback',
-]
+])
 
 /** Default forbidden keys: host paths and sockets plugins would open, runtime-only fields, and
  * keys reserved by the CNI spec. */
-export const DEFAULT_FORBIDDEN_KEYS: readonly string[] = [
+export const DEFAULT_FORBIDDEN_KEYS: readonly string[] = Object.freeze([
   'dataDir',
   'resolvConf',
   'daemonSocketPath',
@@ -71,30 +75,59 @@ export const DEFAULT_FORBIDDEN_KEYS: readonly string[] = [
   'log_file',
   'kubeconfig',
   'cni.dev/*',
-]
+])
 
-export const DEFAULT_POLICY: Policy = Object.freeze({
-  allowedPluginTypes: DEFAULT_ALLOWED_PLUGIN_TYPES,
-  forbiddenKeys: DEFAULT_FORBIDDEN_KEYS,
-  claimConfig: 'allow',
+/** Default size limits: generous for any real network, far below what could hurt the daemon. */
+export const DEFAULT_LIMITS: JsonLimits = Object.freeze({
+  maxDepth: 16,
+  maxNodes: 2000,
+  maxBytes: 16384,
 })
 
-/** Plugins that take a host interface as parent (`master`). */
-export const MASTER_PLUGIN_TYPES: readonly string[] = ['macvlan', 'ipvlan', 'vlan']
-/** The plugin that moves a host interface into the pod (`device`). */
-export const HOST_DEVICE_TYPE = 'host-device'
+/** The built-in policy: no raw networks anywhere; admin networks only. */
+export const DEFAULT_POLICY: Policy = Object.freeze({
+  tenantNetworkNamespaces: Object.freeze([]),
+  allowedPluginTypes: DEFAULT_ALLOWED_PLUGIN_TYPES,
+  allowedParentLinks: Object.freeze([]),
+  allowedBridges: Object.freeze([]),
+  allowedCIDRs: Object.freeze([]),
+  clusterCIDRs: Object.freeze([]),
+  allowedSysctls: Object.freeze([]),
+  forbiddenKeys: DEFAULT_FORBIDDEN_KEYS,
+  limits: DEFAULT_LIMITS,
+})
+
+const STRINGS = { type: 'array', items: { type: 'string', minLength: 1 } } as const
 
 const POLICY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    allowedPluginTypes: { type: 'array', items: { type: 'string', minLength: 1 } },
-    forbiddenKeys: { type: 'array', items: { type: 'string', minLength: 1 } },
-    claimConfig: { enum: ['allow', 'networkOnlyFromClass', 'deny'] },
+    tenantNetworkNamespaces: STRINGS,
+    allowedPluginTypes: STRINGS,
+    allowedParentLinks: STRINGS,
+    allowedBridges: STRINGS,
+    allowedCIDRs: STRINGS,
+    clusterCIDRs: STRINGS,
+    allowedSysctls: STRINGS,
+    forbiddenKeys: STRINGS,
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxDepth: { type: 'integer', minimum: 4, maximum: 64 },
+        maxNodes: { type: 'integer', minimum: 16, maximum: 100000 },
+        maxBytes: { type: 'integer', minimum: 256, maximum: 1048576 },
+      },
+    },
   },
 } as const
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+
 let compiled: ValidateFunction | undefined
+
+type PolicyInput = Partial<Omit<Policy, 'limits'>> & { limits?: Partial<JsonLimits> }
 
 /** Validate a policy object (unknown fields are errors); missing fields take the defaults. */
 export function parsePolicy(input: unknown, source = 'policy'): Policy {
@@ -102,20 +135,38 @@ export function parsePolicy(input: unknown, source = 'policy'): Policy {
   compiled ??= new Ajv({ allErrors: true, strict: true }).compile(POLICY_SCHEMA)
   if (!compiled(input))
     throw new InvalidConfigError(formatSchemaErrors(source, compiled.errors ?? []))
-  const obj = input as Partial<Policy>
+  const obj = input as PolicyInput
   const problems: string[] = []
   ;(obj.allowedPluginTypes ?? []).forEach((t, i) => {
     if (typeProblem(t) !== undefined) {
       problems.push(`${source}.allowedPluginTypes[${i}]: "${t}" must be a bare plugin name`)
     }
   })
+  ;(obj.tenantNetworkNamespaces ?? []).forEach((n, i) => {
+    if (!DNS_LABEL.test(n)) {
+      problems.push(`${source}.tenantNetworkNamespaces[${i}]: "${n}" is not a namespace name`)
+    }
+  })
+  for (const field of ['allowedCIDRs', 'clusterCIDRs'] as const) {
+    ;(obj[field] ?? []).forEach((c, i) => {
+      if (parseNet(c) === undefined) {
+        problems.push(`${source}.${field}[${i}]: "${c}" is not a CIDR like 10.10.0.0/16`)
+      }
+    })
+  }
   if (problems.length > 0) throw new InvalidConfigError(problems)
+  const list = (v: readonly string[] | undefined, d: readonly string[]): readonly string[] =>
+    Object.freeze([...(v ?? d)])
   return Object.freeze({
-    allowedPluginTypes: Object.freeze([
-      ...(obj.allowedPluginTypes ?? DEFAULT_ALLOWED_PLUGIN_TYPES),
-    ]),
-    forbiddenKeys: Object.freeze([...(obj.forbiddenKeys ?? DEFAULT_FORBIDDEN_KEYS)]),
-    claimConfig: obj.claimConfig ?? 'allow',
+    tenantNetworkNamespaces: list(obj.tenantNetworkNamespaces, []),
+    allowedPluginTypes: list(obj.allowedPluginTypes, DEFAULT_ALLOWED_PLUGIN_TYPES),
+    allowedParentLinks: list(obj.allowedParentLinks, []),
+    allowedBridges: list(obj.allowedBridges, []),
+    allowedCIDRs: list(obj.allowedCIDRs, []),
+    clusterCIDRs: list(obj.clusterCIDRs, []),
+    allowedSysctls: list(obj.allowedSysctls, []),
+    forbiddenKeys: list(obj.forbiddenKeys, DEFAULT_FORBIDDEN_KEYS),
+    limits: Object.freeze({ ...DEFAULT_LIMITS, ...obj.limits }),
   })
 }
 
@@ -142,15 +193,6 @@ export async function loadPolicyFile(
 /** Where a piece of config came from; decides which rules apply. */
 export type ConfigSource = 'class' | 'claim'
 
-/** Context of a network check. */
-export interface NetworkCheckContext {
-  readonly source: ConfigSource
-  /** Field path of the network, for messages. */
-  readonly path: string
-  /** Host interface allocated with the device, if the device is a host NIC. */
-  readonly hostInterface?: string | undefined
-}
-
 /** Why a plugin `type` value is unsafe (undefined when fine). Applies to all sources. */
 export function typeProblem(type: unknown): string | undefined {
   if (typeof type !== 'string' || type === '') return 'must be a non-empty string'
@@ -162,103 +204,15 @@ export function typeProblem(type: unknown): string | undefined {
 }
 
 /**
- * Every policy problem of one network, with field paths. Empty when the network may run.
+ * The error for policy problems: every problem of the claim once, each in the contract's format
+ * (`network-dra policy [<rule>] <path>: <detail>; <rule message>`), then any malformed-config
+ * problems, so the user sees everything in one round.
  */
-export function networkPolicyProblems(
-  network: NetworkConfList,
-  policy: Policy,
-  ctx: NetworkCheckContext,
-): string[] {
-  const out: string[] = []
-  const tenant = ctx.source === 'claim'
-  const allowed = new Set(policy.allowedPluginTypes)
-  if (tenant && ctx.hostInterface !== undefined) allowed.add(HOST_DEVICE_TYPE)
-  network.plugins.forEach((plugin, i) => {
-    const at = `${ctx.path}.plugins[${i}]`
-    out.push(...typeProblems(plugin['type'], `${at}.type`, tenant ? allowed : undefined))
-    const ipam = plugin['ipam']
-    if (isObject(ipam) && 'type' in ipam) {
-      out.push(...typeProblems(ipam['type'], `${at}.ipam.type`, tenant ? allowed : undefined))
-    }
-  })
-  if (tenant) out.push(...forbiddenKeyProblems(network, policy.forbiddenKeys, ctx.path))
-  return out
-}
-
-function typeProblems(type: unknown, at: string, allowed: Set<string> | undefined): string[] {
-  const p = typeProblem(type)
-  if (p !== undefined) return [`${at}: ${p}`]
-  if (allowed !== undefined && !allowed.has(type as string)) {
-    return [
-      `${at}: plugin type "${String(type)}" is not allowed for claims (allowed: ${[...allowed].sort().join(', ')}); ` +
-        'ask the cluster admin for a DeviceClass that provides this network',
-    ]
-  }
-  return []
-}
-
-/** Paths of keys matching the forbidden list, searched at any depth (objects and arrays). */
-export function forbiddenKeyProblems(
-  value: unknown,
-  forbidden: readonly string[],
-  path: string,
-): string[] {
-  const exact = new Set<string>()
-  const prefixes: string[] = []
-  for (const f of forbidden) {
-    if (f.endsWith('*')) prefixes.push(f.slice(0, -1).toLowerCase())
-    else exact.add(f.toLowerCase())
-  }
-  const out: string[] = []
-  const walk = (v: unknown, at: string): void => {
-    if (Array.isArray(v)) {
-      v.forEach((item, i) => {
-        walk(item, `${at}[${i}]`)
-      })
-    } else if (isObject(v)) {
-      for (const [k, child] of Object.entries(v)) {
-        const lower = k.toLowerCase()
-        const keyPath = /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)
-          ? `${at}.${k}`
-          : `${at}[${JSON.stringify(k)}]`
-        if (exact.has(lower) || prefixes.some(p => lower.startsWith(p))) {
-          out.push(
-            `${keyPath}: key "${k}" may not be set in a claim (forbidden by the node policy)`,
-          )
-        }
-        walk(child, keyPath)
-      }
-    }
-  }
-  walk(value, path)
-  return out
-}
-
-/** Problems of a claim-sourced (`FromClaim`) CNIConfig under `policy.claimConfig`. */
-export function claimConfigProblems(config: CniConfig, policy: Policy, path: string): string[] {
-  switch (policy.claimConfig) {
-    case 'allow':
-      return []
-    case 'deny':
-      return [
-        `${path}: this cluster does not allow CNI configuration in ResourceClaims; remove it and ` +
-          'request a DeviceClass that carries the network',
-      ]
-    case 'networkOnlyFromClass':
-      return config.network === undefined
-        ? []
-        : [
-            `${path}.network: networks may only come from a DeviceClass on this cluster; remove ` +
-              '"network" from the claim and request a DeviceClass that provides it',
-          ]
-  }
-}
-
-/** The error for policy problems; the message lists every problem. */
-export function policyViolation(problems: readonly string[]): DriverError {
-  return new DriverError('NDRA_POLICY_VIOLATION', `policy violation: ${problems.join('; ')}`)
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
+export function policyViolation(
+  problems: readonly PolicyProblem[],
+  configErrors: readonly string[] = [],
+): DriverError {
+  const lines = [...new Set(problems.map(formatProblem))]
+  const rest = configErrors.length > 0 ? ` | also invalid: ${configErrors.join('; ')}` : ''
+  return new DriverError('NDRA_POLICY_VIOLATION', `${lines.join(' | ')}${rest}`)
 }

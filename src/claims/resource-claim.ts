@@ -55,7 +55,12 @@ export interface ResourceClaimV1 {
     | {
         readonly allocation?: AllocationResult | undefined
         readonly reservedFor?:
-          | readonly { readonly resource?: string; readonly name?: string; readonly uid?: string }[]
+          | readonly {
+              readonly apiGroup?: string | undefined
+              readonly resource?: string
+              readonly name?: string
+              readonly uid?: string
+            }[]
           | undefined
       }
     | undefined

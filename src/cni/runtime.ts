@@ -255,6 +255,11 @@ export class CniRuntime {
     }
   }
 
+  /** Where the plugin binary of `pluginType` is (the first match in the bin dirs), as ADD finds it. */
+  pluginPath(pluginType: string): Promise<string> {
+    return this.#exec.findInPath(pluginType, this.#binDirs)
+  }
+
   /**
    * Ask a plugin which spec versions it supports (libcni `GetVersionInfo`). A plugin answering
    * `unknown CNI_COMMAND: VERSION` predates the command and supports only 0.1.0.

@@ -19,7 +19,7 @@
  *  4. stop the HTTP server and close the state store.
  */
 import type { KubeConfig } from '@kubernetes/client-node'
-import { ResourceV1Api } from '@kubernetes/client-node'
+import { CoreV1Api, ResourceV1Api } from '@kubernetes/client-node'
 import { Attacher, type AttachMetrics } from '../attach/attacher.js'
 import { FsNetnsProbe } from '../attach/attach-netns-probe.js'
 import { HookServer } from '../attach/hook-server.js'
@@ -28,11 +28,13 @@ import { PodResolver } from '../attach/pod-resolver.js'
 import { CdiSpecWriter } from '../cdi/spec-writer.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
 import { cniExecForHostRoot } from '../cni/host-root-exec.js'
+import { PluginVersions } from '../cni/plugin-versions.js'
 import { CniRuntime } from '../cni/runtime.js'
 import type { Config } from '../config.js'
 import { HostLinkInventory } from '../inventory/host-links.js'
 import { HostLinkWatcher } from '../inventory/host-link-watcher.js'
 import { KubeClaimReader } from '../kube/claim-reader.js'
+import { KubePodReader } from '../kube/pod-reader.js'
 import { KubeletPlugin } from '../kubelet/kubelet-plugin.js'
 import type { Logger } from '../logger.js'
 import { HttpServer } from '../observability/http-server.js'
@@ -47,6 +49,8 @@ import { ClaimStatusWriter } from '../status/claim-status.js'
 import { kubeStatusClient } from '../status/kube-status-client.js'
 import { PodEventRecorder } from '../status/pod-events.js'
 import { ClaimPlanner } from './claim-planner.js'
+import { ClaimReferenceCheck } from './claim-reference-check.js'
+import { CniVersionCheck } from './cni-version-check.js'
 import { execaRunner } from './command-runner.js'
 import { MeasuredPreparer } from './measured-preparer.js'
 import { PrepareService } from './prepare-service.js'
@@ -64,6 +68,8 @@ export interface DriverOptions {
 
 /** How long shutdown lets running attaches and prepares finish. */
 const SHUTDOWN_GRACE_MS = 20_000
+/** Longest a plugin may take to answer VERSION at prepare (its answer is cached per binary). */
+const VERSION_TIMEOUT_MS = 5_000
 /** Host-link inventory poll interval. */
 const HOST_LINK_POLL_MS = 10_000
 
@@ -118,6 +124,13 @@ export class Driver {
       parentEnv: this.#o.pluginEnv,
     })
     const statusClient = kubeStatusClient(kubeConfig)
+    const events = new PodEventRecorder({
+      client: statusClient,
+      driverName: c.driverName,
+      nodeName: c.nodeName,
+      clock: systemClock,
+      logger: logger.child({ component: 'events' }),
+    })
     const observer = new StatusObserver({
       claims: store,
       writer: new ClaimStatusWriter({
@@ -126,13 +139,7 @@ export class Driver {
         clock: systemClock,
         logger: logger.child({ component: 'claim-status' }),
       }),
-      events: new PodEventRecorder({
-        client: statusClient,
-        driverName: c.driverName,
-        nodeName: c.nodeName,
-        clock: systemClock,
-        logger: logger.child({ component: 'events' }),
-      }),
+      events,
       logger,
     })
     const probe = new FsNetnsProbe()
@@ -193,6 +200,16 @@ export class Driver {
         nodeName: c.nodeName,
         policy,
         hostInterface: device => hostIfaces.get(device),
+        references: new ClaimReferenceCheck({
+          pods: new KubePodReader(kubeConfig.makeApiClient(CoreV1Api)),
+          events,
+        }),
+        versions: new CniVersionCheck({
+          versions: new PluginVersions({
+            runtime: cni,
+            timeoutMs: Math.min(VERSION_TIMEOUT_MS, c.cniPluginTimeoutSeconds * 1000),
+          }),
+        }),
       }),
       store,
       specs,

@@ -35,7 +35,8 @@ export interface ClaimReader {
 export interface PlanSource {
   plans(
     claim: ResourceClaimV1,
-  ): { readonly plans: readonly AttachmentPlan[] } | { readonly error: string }
+    signal: AbortSignal,
+  ): Promise<{ readonly plans: readonly AttachmentPlan[] } | { readonly error: string }>
 }
 
 /** The state-store operations prepare needs. */
@@ -175,7 +176,7 @@ export class PrepareService implements ClaimPreparer {
           `ResourceClaim ${ref.namespace}/${ref.name} has UID ${uid ?? '(none)'}, not ${ref.uid}: it was deleted and re-created`,
         )
       }
-      const planned = this.#o.planner.plans(claim)
+      const planned = await this.#o.planner.plans(claim, signal)
       if ('error' in planned) {
         this.#o.observer?.onError('NDRA_POLICY_VIOLATION')
         log.warn({ error: planned.error }, 'claim cannot be prepared')

@@ -5,7 +5,8 @@
  *     /var/run/cdi, and containers of those claims must still start);
  *  2. remove CDI specs of our kind that no prepared claim owns (a crash between spec and record);
  *  3. garbage-collect CNI attachments: DEL result-cache entries this driver made for claims or
- *     sandboxes it no longer records, then CNI GC per network with the valid-attachment list.
+ *     sandboxes it no longer records, then CNI GC per network with the valid-attachment list;
+ *     only networks whose name the driver derived (`ndra.…`, claims/network-name.ts) are touched.
  * Every step logs and continues: recovery never blocks start-up on one bad entry.
  */
 import { errorMessage } from '../errors.js'

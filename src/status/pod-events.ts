@@ -10,6 +10,8 @@ import { kubeTime } from './claim-status.js'
 
 /** Event reason for a failed CNI attachment. */
 export const REASON_ATTACH_FAILED = 'NetworkAttachFailed'
+/** Event reason for a claim the pod lists but no container uses (refused at prepare). */
+export const REASON_CLAIM_UNREFERENCED = 'NetworkClaimUnreferenced'
 /** Longest message kept (the kubelet's event recorder uses the same bound). */
 export const MAX_EVENT_MESSAGE = 1024
 
@@ -70,8 +72,17 @@ export class PodEventRecorder {
     pod: PodRef,
     what: { claim: string; request: string; device: string; message: string },
   ): CoreEvent {
+    return this.buildWarning(
+      pod,
+      REASON_ATTACH_FAILED,
+      `claim ${what.claim} request ${what.request} (${what.device}): ${what.message}`,
+    )
+  }
+
+  /** A Warning event on the pod with `reason`; the message is cut to {@link MAX_EVENT_MESSAGE}. */
+  buildWarning(pod: PodRef, reason: string, text: string): CoreEvent {
     const now = kubeTime(this.#o.clock.now())
-    let message = `claim ${what.claim} request ${what.request} (${what.device}): ${what.message}`
+    let message = text
     if (message.length > MAX_EVENT_MESSAGE)
       message = `${message.slice(0, MAX_EVENT_MESSAGE - 3)}...`
     return {
@@ -85,7 +96,7 @@ export class PodEventRecorder {
         namespace: pod.namespace,
         uid: pod.uid,
       },
-      reason: REASON_ATTACH_FAILED,
+      reason,
       message,
       type: 'Warning',
       source: { component: this.#o.driverName, host: this.#o.nodeName },
@@ -102,8 +113,17 @@ export class PodEventRecorder {
     pod: PodRef,
     what: { claim: string; request: string; device: string; message: string },
   ): Promise<void> {
+    await this.#create(pod, this.buildAttachFailed(pod, what))
+  }
+
+  /** Post a `NetworkClaimUnreferenced` Warning: prepare refused a claim no container uses. */
+  async claimUnreferenced(pod: PodRef, message: string): Promise<void> {
+    await this.#create(pod, this.buildWarning(pod, REASON_CLAIM_UNREFERENCED, message))
+  }
+
+  async #create(pod: PodRef, event: CoreEvent): Promise<void> {
     try {
-      await this.#o.client.createEvent(pod.namespace, this.buildAttachFailed(pod, what))
+      await this.#o.client.createEvent(pod.namespace, event)
     } catch (err: unknown) {
       this.#o.logger.warn(
         { podUID: pod.uid, namespace: pod.namespace, name: pod.name, err: errorMessage(err) },

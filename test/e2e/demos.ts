@@ -2,8 +2,11 @@
 // the locally built image, wait for the ResourceSlices, apply the demo manifests users apply, and
 // check what a user would: interfaces inside pods, claim status, Pending reasons, unprepare
 // clean-up, a plugin restart that changes nothing for running pods, and fail-closed on a broken
-// network. Cleanup (and diagnostics on failure) are registered before anything is created.
-import { existsSync, readdirSync } from 'node:fs'
+// network. The chart is installed with its defaults plus the demo allowance (examples/values-demo.yaml):
+// the demo namespace may write raw networks, any other namespace is refused at admission with a
+// message naming who can allow it, and uses the admin network with only `ips` instead. Cleanup (and
+// diagnostics on failure) are registered before anything is created.
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import t from 'tap'
 import {
   REPO,
@@ -28,7 +31,10 @@ import {
 const DRIVER = 'network-dra.dev'
 const RELEASE = 'ndra-e2e'
 const SYSTEM_NS = 'network-dra-system'
-const NS = `ndra-demo-${Math.random().toString(36).slice(2, 7)}`
+/** The demo namespace: granted raw networks by examples/values-demo.yaml. */
+const NS = 'network-dra-demo'
+/** A tenant namespace without the grant: admin networks only. */
+const TENANT_NS = `ndra-tenant-${Math.random().toString(36).slice(2, 7)}`
 const EX = `${REPO}examples`
 const MINUTE = 60_000
 
@@ -77,6 +83,9 @@ t.before(async () => {
 })
 
 t.teardown(async () => {
+  await kubectl(['delete', 'namespace', TENANT_NS, '--wait=true', '--timeout=120s']).catch(
+    () => undefined,
+  )
   await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s']).catch(() => undefined)
   await helm(['uninstall', RELEASE, '-n', SYSTEM_NS, '--wait', '--timeout', '2m']).catch(
     () => undefined,
@@ -118,11 +127,32 @@ t.test('helm install publishes ResourceSlices', async t => {
     '--create-namespace',
     '-f',
     `${REPO}test/e2e/values.yaml`,
+    '-f',
+    `${EX}/values-demo.yaml`,
     '--wait',
     '--timeout',
     '5m',
   ])
   await kubectl(['create', 'namespace', NS])
+  await kubectl(['create', 'namespace', TENANT_NS])
+  // The chart's admission policies are live once the API server's policy informer has them (it can
+  // lag a loaded machine by seconds): wait until a raw network in the tenant namespace is refused,
+  // so demo B's second reservation meets the single-pod policy too.
+  const demoA = readFileSync(`${EX}/demo-a.yaml`, 'utf8')
+  await waitFor(
+    'the claim admission policy refuses a raw network in a tenant namespace',
+    MINUTE,
+    async () => {
+      try {
+        await kubectl(['apply', '--dry-run=server', '-n', TENANT_NS, '-f', '-'], demoA)
+        return undefined
+      } catch (err: unknown) {
+        return String((err as { stderr?: unknown }).stderr ?? err).includes('network-dra policy [')
+          ? true
+          : undefined
+      }
+    },
+  )
   const node = await nodeName()
   const devices = await waitFor(
     'ResourceSlices with 128 slots and the host interface',
@@ -193,6 +223,49 @@ t.test('admin-network demo: the class defines the network', async t => {
   t.match(await podAddr(NS, 'demo-admin', 'net1'), /^\d+\.\d+\.\d+\.\d+\/\d+$/)
 })
 
+/** Apply a manifest expecting admission to refuse it; returns the API server's message. */
+const refused = async (ns: string, manifest: string): Promise<string> => {
+  try {
+    await kubectl(['apply', '-n', ns, '-f', '-'], manifest)
+  } catch (err: unknown) {
+    return String((err as { stderr?: unknown }).stderr ?? err)
+  }
+  throw new Error(`applied in ${ns} although admission should refuse it`)
+}
+
+t.test('a raw network in a namespace without the grant is refused at admission', async t => {
+  const msg = await refused(TENANT_NS, readFileSync(`${EX}/demo-a.yaml`, 'utf8'))
+  t.match(msg, 'network-dra policy [tenant-network-namespace]')
+  t.match(msg, `namespace "${TENANT_NS}" may not write a CNI network in a claim`)
+  t.match(msg, 'policy.tenantNetworkNamespaces', 'names the chart value that allows it')
+  t.match(msg, 'ask the cluster admin', 'and who sets it')
+  const claims = await kubectlJson<KList<KClaim>>(['get', 'resourceclaims', '-n', TENANT_NS])
+  t.same(claims.items, [], 'nothing was created')
+})
+
+t.test('admin network demo: the tenant sets only ips, from any namespace', async t => {
+  await kubectl(['apply', '-n', TENANT_NS, '-f', `${EX}/admin-network-ips.yaml`])
+  await waitFor('pod demo-ips Running', 3 * MINUTE, async () =>
+    (await podPhase(TENANT_NS, 'demo-ips')) === 'Running' ? true : undefined,
+  )
+  t.equal(await podAddr(TENANT_NS, 'demo-ips', 'net1'), '10.10.6.20/24', 'the address it asked for')
+  const claim = await kubectlJson<KClaim>(['get', 'resourceclaim', '-n', TENANT_NS, 'demo-ips-net'])
+  t.same(claim.status?.devices?.[0]?.networkData?.ips, ['10.10.6.20/24'])
+})
+
+t.test('an ips outside the admin network range is refused at admission', async t => {
+  // The demo's claim alone, asking for an address outside the network's 10.10.6.0/24.
+  const claimDoc = readFileSync(`${EX}/admin-network-ips.yaml`, 'utf8').split('\n---\n')[0] ?? ''
+  const manifest = claimDoc
+    .replace('10.10.6.20/24', '10.10.7.20/24')
+    .replace('name: demo-ips-net', 'name: demo-ips-out')
+  t.match(manifest, '10.10.7.20/24')
+  const msg = await refused(TENANT_NS, manifest)
+  t.match(msg, 'network-dra policy [address-range]')
+  t.match(msg, '"10.10.7.20/24" is not inside an allowed CIDR')
+  t.match(msg, '10.10.6.0/24', 'names the range that is allowed')
+})
+
 t.test('restarting the plugin pod changes nothing for running pods', async t => {
   const before = await kubectlJson<KPod>(['get', 'pod', '-n', NS, 'demo-a'])
   const plugin = await kubectlJson<KList<KPod>>([
@@ -250,7 +323,10 @@ t.test(
     await waitFor('CDI spec removed', 2 * MINUTE, async () =>
       existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`) ? undefined : true,
     )
-    t.notOk(existsSync(`/var/lib/cni/networks/demo-a/${ip}`), 'host-local reservation released')
+    t.notOk(
+      existsSync(`/var/lib/cni/networks/ndra.ns.${NS}.demo-a/${ip}`),
+      'host-local reservation released',
+    )
     const hostifUid = (await claimOf('demo-hostif')).metadata.uid
     await kubectl(['delete', 'pod', '-n', NS, 'demo-hostif', '--wait=true', '--timeout=120s'])
     await waitFor('host-interface claim unprepared', 2 * MINUTE, async () =>
@@ -288,4 +364,33 @@ t.test('a broken network config keeps the pod from running and leaves an Event',
       t.equal(term.reason, 'StartError', `terminated only by StartError: ${JSON.stringify(term)}`)
   }
   t.ok(cdiSpecs().length > 0)
+})
+
+t.test('a claim no container uses is refused at prepare with the fix in an Event', async t => {
+  await apply(`${REPO}test/e2e/manifests/unreferenced-claim.yaml`)
+  const msg = await waitFor('NetworkClaimUnreferenced event', 3 * MINUTE, async () => {
+    const ev = await podEvents('unreferenced')
+    return ev.items.find(e => e.reason === 'NetworkClaimUnreferenced')?.message
+  })
+  t.match(
+    msg,
+    /^network-dra policy \[unreferenced-claim\] pod unreferenced spec\.resourceClaims\[net\]: ResourceClaim unreferenced-net is listed in the pod's spec\.resourceClaims but in no container's resources\.claims/,
+  )
+  t.match(msg, /add it to resources\.claims of the containers that need the interface/)
+  const prepareFailed = await waitFor(
+    'the kubelet reports the failed prepare',
+    MINUTE,
+    async () => {
+      const ev = await podEvents('unreferenced')
+      return ev.items.find(
+        e =>
+          (e.message ?? '').includes('[unreferenced-claim]') &&
+          e.reason !== 'NetworkClaimUnreferenced',
+      )
+    },
+  )
+  t.ok(prepareFailed, `kubelet event ${prepareFailed.reason ?? ''}`)
+  const pod = await kubectlJson<KPod>(['get', 'pod', '-n', NS, 'unreferenced'])
+  t.not(pod.status?.phase, 'Running', 'the pod does not run without its network')
+  t.notOk(pod.status?.containerStatuses?.[0]?.state?.running, 'its container never started')
 })

@@ -26,7 +26,7 @@ export class FakeClaimReader implements ClaimReader {
 
 export class FakePlanner implements PlanSource {
   constructor(readonly byUid: Record<string, readonly AttachmentPlan[] | string>) {}
-  plans(claim: ResourceClaimV1) {
+  async plans(claim: ResourceClaimV1) {
     const p = this.byUid[claim.metadata?.uid ?? '']
     if (p === undefined) return { error: 'no plan' }
     return typeof p === 'string' ? { error: p } : { plans: p }

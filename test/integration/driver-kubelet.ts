@@ -4,19 +4,18 @@
 // attachment devices for its node and re-creates them after a kubelet-style wipe; /readyz turns
 // 200 only after registration and slices; NodePrepareResources writes the CDI spec and the state
 // entry, is idempotent, and answers every bad claim (unknown CNIConfig field, policy violation,
-// not allocated) with a per-claim error that says what to fix; the hook executable named in the
+// not allocated, cniVersion 99.0.0 or one the real plugins do not list, a claim its pod lists in
+// spec.resourceClaims but no container uses — refused with a Warning Event on that pod naming the
+// fix) with a per-claim error that says what to fix; the hook executable named in the
 // CDI spec attaches a real bridge interface into a network namespace and the daemon writes the
 // claim's networkData and Ready condition, accepted by the API server; unprepare undoes it all;
 // SIGTERM exits 0 and removes the sockets.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync, readdirSync, statSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import t from 'tap'
 import {
   CoreV1Api,
@@ -24,8 +23,17 @@ import {
   ResourceV1Api,
   type ResourceV1ResourceClaim,
 } from '@kubernetes/client-node'
-import { errorMessage } from '../../src/errors.js'
 import { KubeletEmulator, type ClaimWire, type PrepareReply } from '../fakes/kubelet-emulator.js'
+import {
+  HOOK,
+  KUBECONFIG_ENV,
+  MAIN,
+  ensureBuilt,
+  freePort,
+  httpGet,
+  kubeconfigPath,
+  waitFor,
+} from './lib/daemon.js'
 import {
   addresses,
   createNetns,
@@ -38,102 +46,9 @@ import {
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
    request bodies are plain objects: the client serialises by attribute maps, not class identity */
 
-const run = promisify(execFile)
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const MAIN = join(root, 'dist', 'src', 'main.js')
-const HOOK = join(root, 'dist', 'hook', 'network-dra-hook')
 const DRIVER = 'network-dra.dev'
 const API = `${DRIVER}/v1alpha1`
-/** Env var scripts/test/integration.sh sets to the control plane's admin kubeconfig. */
-const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
 const SUBNET = '198.51.100.0/24'
-
-function newestMtime(dir: string, ext: string): number {
-  let newest = 0
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith(ext)) {
-      newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs)
-    }
-  }
-  return newest
-}
-
-function mtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs
-  } catch {
-    return 0
-  }
-}
-
-/** Build the daemon and the hook when their sources are newer than the build output. */
-function ensureBuilt(): void {
-  if (mtime(MAIN) < newestMtime(join(root, 'src'), '.ts')) {
-    execFileSync(
-      process.execPath,
-      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      { cwd: root, stdio: 'inherit' },
-    )
-  }
-  if (mtime(HOOK) < newestMtime(join(root, 'hook'), '.ts')) {
-    execFileSync(process.execPath, [join(root, 'scripts', 'build-hook.mjs')], {
-      cwd: root,
-      stdio: 'inherit',
-    })
-  }
-}
-
-async function kubeconfigPath(): Promise<string | undefined> {
-  const fromEnv = process.env[KUBECONFIG_ENV]
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
-  try {
-    const { stdout } = await run('bash', [
-      join(root, 'scripts/cluster/control-plane.sh'),
-      'kubeconfig',
-    ])
-    return stdout.trim()
-  } catch {
-    return undefined
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      s.close(() => {
-        resolve(port)
-      })
-    })
-  })
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== undefined) return v
-    } catch (err: unknown) {
-      last = err
-    }
-    if (Date.now() > end) {
-      throw new Error(
-        `timed out after ${ms} ms waiting for ${what}${last === undefined ? '' : `: ${errorMessage(last)}`}`,
-      )
-    }
-    await new Promise(r => setTimeout(r, 200))
-  }
-}
-
-async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`)
-  return { status: res.status, body: await res.text() }
-}
 
 interface Exit {
   code: number | null
@@ -223,14 +138,16 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   }
   await mkdir(dirs.registrar, { recursive: true })
   await mkdir(dirs.plugins, { recursive: true })
-  // The test's own policy: ptp (allowed by default) is left out, so a claim using it proves the
-  // file was loaded.
+  // The test's own policy (v2): the test namespace may write raw networks on bridge br-x inside
+  // the test subnet; ptp (allowed by default) is left out, so a claim using it proves the file was
+  // loaded.
   await writeFile(
     dirs.policy,
     [
+      `tenantNetworkNamespaces: [${ns}]`,
       'allowedPluginTypes: [bridge, host-local, macvlan, static]',
-      'forbiddenKeys: [dataDir, runtimeConfig, "cni.dev/*"]',
-      'claimConfig: allow',
+      'allowedBridges: [br-x]',
+      `allowedCIDRs: [${SUBNET}]`,
       '',
     ].join('\n'),
   )
@@ -385,6 +302,32 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     claimParams?: Record<string, unknown>
     classParams?: Record<string, unknown>
     allocate?: boolean
+    /** The real pod that reserves the claim (default: a pod that does not exist). */
+    pod?: { name: string; uid: string }
+  }
+  /** A pod naming claim `claimName` as spec.resourceClaims entry `net`; `uses`: its container lists it. */
+  const makePod = async (name: string, claimName: string, uses: boolean) => {
+    // The namespace's default ServiceAccount (which admission requires) appears shortly after it.
+    const pod = await waitFor(`pod ${name} created`, async () =>
+      core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          spec: {
+            automountServiceAccountToken: false,
+            resourceClaims: [{ name: 'net', resourceClaimName: claimName }],
+            containers: [
+              {
+                name: 'app',
+                image: 'registry.k8s.io/pause:3.10',
+                ...(uses ? { resources: { claims: [{ name: 'net' }] } } : {}),
+              },
+            ],
+          },
+        },
+      }),
+    )
+    return { name, uid: pod.metadata?.uid ?? '' }
   }
   const podUids = new Map<string, string>()
   const makeClaim = async (name: string, o: ClaimOpts): Promise<ClaimWire> => {
@@ -408,7 +351,7 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     })
     const uid = created.metadata?.uid ?? ''
     if (o.allocate ?? true) {
-      const podUid = randomUUID()
+      const podUid = o.pod?.uid ?? randomUUID()
       podUids.set(uid, podUid)
       created.status = {
         allocation: {
@@ -443,7 +386,7 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
             ],
           },
         },
-        reservedFor: [{ resource: 'pods', name: `pod-${name}`, uid: podUid }],
+        reservedFor: [{ resource: 'pods', name: o.pod?.name ?? `pod-${name}`, uid: podUid }],
       }
       await resource.replaceNamespacedResourceClaimStatus({ name, namespace: ns, body: created })
     }
@@ -454,6 +397,12 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     device: 'attachment-3',
     classParams: classNetwork,
     claimParams: { apiVersion: API, kind: 'CNIConfig', interfaceName: 'net1' },
+    pod: await makePod('pod-good', 'good', true),
+  })
+  const unreferenced = await makeClaim('unref', {
+    classParams: classNetwork,
+    claimParams: { apiVersion: API, kind: 'CNIConfig', interfaceName: 'net1' },
+    pod: await makePod('pod-unref', 'unref', false),
   })
   const unknownField = await makeClaim('unknown-field', {
     claimParams: { apiVersion: API, kind: 'CNIConfig', interfaceNmae: 'net1' },
@@ -472,19 +421,49 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     claimParams: tenantNet({
       type: 'bridge',
       bridge: 'br-x',
-      ipam: { type: 'host-local', subnet: SUBNET, dataDir: '/etc' },
+      ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], dataDir: '/etc' },
     }),
   })
   const notInPolicyFile = await makeClaim('ptp', {
-    claimParams: tenantNet({ type: 'ptp', ipam: { type: 'host-local', subnet: SUBNET } }),
+    claimParams: tenantNet({
+      type: 'ptp',
+      ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]] },
+    }),
   })
+  const bridgeNet = (cniVersion: string): Record<string, unknown> => ({
+    apiVersion: API,
+    kind: 'CNIConfig',
+    interfaceName: 'net1',
+    network: {
+      cniVersion,
+      name: `v-${sfx}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'br-x',
+          ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]] },
+        },
+      ],
+    },
+  })
+  const cniFuture = await makeClaim('cni-future', { claimParams: bridgeNet('99.0.0') })
+  const cniUnlisted = await makeClaim('cni-unlisted', { claimParams: bridgeNet('1.1.0') })
   const notAllocated = await makeClaim('not-allocated', {
     claimParams: { apiVersion: API, kind: 'CNIConfig', interfaceName: 'net1' },
     allocate: false,
   })
 
   // --- bad claims: one batch, one error per claim -------------------------------------------------
-  const bad = [unknownField, hostDevice, forbiddenKey, notInPolicyFile, notAllocated]
+  const bad = [
+    unknownField,
+    hostDevice,
+    forbiddenKey,
+    notInPolicyFile,
+    notAllocated,
+    cniFuture,
+    cniUnlisted,
+    unreferenced,
+  ]
   const raw = (await kubelet.rawCall(DRIVER, 'NodePrepareResources', bad)) as {
     claims: PrepareReply
   }
@@ -497,12 +476,49 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   t.match(err(unknownField), /parameters\.interfaceNmae: unknown field/)
   t.match(
     err(hostDevice),
-    /plugin type "host-device" is not allowed/,
+    /^network-dra policy \[(plugin-type|parent-link)\] [^|]*host-device/,
     'host-device on an attachment slot: named',
   )
-  t.match(err(forbiddenKey), /ipam\.dataDir: key "dataDir" may not be set/, 'forbidden key: named')
-  t.match(err(notInPolicyFile), /ptp/, 'type outside the policy file: named')
+  t.match(
+    err(forbiddenKey),
+    /network-dra policy \[forbidden-key\] [^|]*ipam\.dataDir/,
+    'forbidden key: named',
+  )
+  t.match(
+    err(notInPolicyFile),
+    /network-dra policy \[plugin-type\] [^|]*ptp/,
+    'type outside the policy file: named',
+  )
   t.match(err(notAllocated), /is not allocated/, 'claim without allocation: refused')
+  t.match(
+    err(cniFuture),
+    /^network-dra policy \[cni-version\] [^|]*network\.cniVersion: "99\.0\.0" is not a CNI version this driver supports/,
+    'cniVersion 99.0.0: refused at prepare',
+  )
+  t.match(
+    err(cniUnlisted),
+    /^network-dra policy \[cni-version\] .*"1\.1\.0" is not supported by plugin "bridge" \(\/usr\/lib\/cni\/bridge supports /,
+    'a version the real bridge plugin does not list: refused, naming it',
+  )
+  const unrefText =
+    /^network-dra policy \[unreferenced-claim\] pod pod-unref spec\.resourceClaims\[net\]: ResourceClaim unref is listed in the pod's spec\.resourceClaims but in no container's resources\.claims.*add it to resources\.claims of the containers that need the interface/
+  t.match(
+    err(unreferenced),
+    unrefText,
+    'claim no container uses: refused, naming pod, claim and fix',
+  )
+  const unrefEvents = await waitFor('the Warning Event on pod-unref', async () => {
+    const l = await core.listNamespacedEvent({
+      namespace: ns,
+      fieldSelector: 'involvedObject.name=pod-unref',
+    })
+    return l.items.length > 0 ? l.items : undefined
+  })
+  t.match(
+    unrefEvents,
+    [{ type: 'Warning', reason: 'NetworkClaimUnreferenced', message: unrefText }],
+    'the pod got a Warning Event with the same text',
+  )
   const cdiFiles = (): Promise<string[]> => readdir(dirs.cdi).catch(() => [] as string[])
   t.same(await cdiFiles(), [], 'no CDI spec written for any bad claim')
   t.same(
@@ -668,7 +684,7 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   t.match(attachMetrics, /network_dra_attach_total\{[^}]*result="added"[^}]*\} [1-9]/)
 
   // --- unprepare ------------------------------------------------------------------------------------
-  const ipamDir = join(dirs.ipam, netName)
+  const ipamDir = join(dirs.ipam, `ndra.class.${netName}`)
   const reservations = async (): Promise<string[]> =>
     (await readdir(ipamDir).catch(() => [] as string[])).filter(f => /^\d/.test(f))
   t.equal((await reservations()).length, 1, 'host-local holds one reservation')

@@ -221,11 +221,30 @@ t.test('kube objects against a real apiserver', { timeout: 240_000 }, async t =>
     })
     t.equal(allocated.status?.allocation?.devices?.results?.[0]?.device, 'attachment-0')
 
+    // A claim-written network: the test namespace is granted, br-it and 10.9.0.0/24 allowed.
+    const policy = {
+      ...DEFAULT_POLICY,
+      tenantNetworkNamespaces: [ns],
+      allowedBridges: ['br-it'],
+      allowedCIDRs: ['10.9.0.0/24'],
+    }
+    t.throws(
+      () =>
+        buildAttachmentPlans({
+          claim: allocated,
+          driverName: DRIVER,
+          nodeName: node,
+          policy: DEFAULT_POLICY,
+          hostInterface: () => undefined,
+        }),
+      { code: 'NDRA_POLICY_VIOLATION', message: /\[tenant-network-namespace\]/ },
+      'the default policy refuses claim-written networks',
+    )
     const plans = buildAttachmentPlans({
       claim: allocated,
       driverName: DRIVER,
       nodeName: node,
-      policy: DEFAULT_POLICY,
+      policy,
       hostInterface: () => undefined,
     })
     t.match(plans, [{ request: 'net', pool: node, device: 'attachment-0', ifName: 'net7' }])
@@ -235,7 +254,7 @@ t.test('kube objects against a real apiserver', { timeout: 240_000 }, async t =>
           claim: allocated,
           driverName: DRIVER,
           nodeName: 'some-other-node',
-          policy: DEFAULT_POLICY,
+          policy,
           hostInterface: () => undefined,
         }),
       { code: 'NDRA_CLAIM_NOT_ALLOCATED' },

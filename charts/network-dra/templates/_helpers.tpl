@@ -109,9 +109,25 @@ network-dra.dev/v1alpha1
 /etc/network-dra/policy/policy.json
 {{- end }}
 
-{{/* The policy document shared by the daemon (POLICY_FILE) and the claim-config admission policy. */}}
+{{/*
+The policy document (issue 7 contract §1, v2) read by the daemon (POLICY_FILE). The claim admission
+policies render their CEL from the same values. Every key is written, so the file says exactly what
+the chart enforces at admission.
+*/}}
 {{- define "network-dra.policy" -}}
-{{- dict "allowedPluginTypes" .Values.policy.allowedPluginTypes "forbiddenKeys" .Values.policy.forbiddenKeys "claimConfig" .Values.policy.claimConfig | toPrettyJson }}
+{{- $p := .Values.policy -}}
+{{- $l := $p.limits -}}
+{{- dict
+  "tenantNetworkNamespaces" (default list $p.tenantNetworkNamespaces)
+  "allowedPluginTypes" (default list $p.allowedPluginTypes)
+  "allowedParentLinks" (default list $p.allowedParentLinks)
+  "allowedBridges" (default list $p.allowedBridges)
+  "allowedCIDRs" (default list $p.allowedCIDRs)
+  "clusterCIDRs" (default list $p.clusterCIDRs)
+  "allowedSysctls" (default list $p.allowedSysctls)
+  "forbiddenKeys" (default list $p.forbiddenKeys)
+  "limits" (dict "maxDepth" (int $l.maxDepth) "maxNodes" (int $l.maxNodes) "maxBytes" (int $l.maxBytes))
+  | toPrettyJson }}
 {{- end }}
 
 {{/* DeviceClass names. */}}

@@ -34,6 +34,13 @@ function plan(i: number, request = 'net'): AttachmentPlan {
   }
 }
 
+/** A plan whose network name the driver derived (`ndra.…`), the only kind GC may touch. */
+function ours(i: number): AttachmentPlan {
+  const p = plan(i)
+  return { ...p, networkConfig: { ...p.networkConfig, name: `ndra.ns.ns.net-${i}` } }
+}
+const OURS_0 = 'ndra.ns.ns.net-0'
+
 function claim(uid = UID, plans = [plan(0)], attachments: AttachmentRecord[] = []): ClaimRecord {
   return {
     uid,
@@ -474,15 +481,15 @@ t.test(
   async t => {
     const p = pod('sb1', 'u1')
     const r = rig(
-      [claim('keep', [plan(0)], [record(p)]), claim('gone', [plan(1)], [record(p, 'attached', 1)])],
+      [claim('keep', [ours(0)], [record(p)]), claim('gone', [ours(1)], [record(p, 'attached', 1)])],
       {},
     )
-    const config = new TextEncoder().encode(JSON.stringify(plan(0).networkConfig))
+    const config = new TextEncoder().encode(JSON.stringify(ours(0).networkConfig))
     r.cni.cache = [
       {
         containerId: 'sb1',
         ifName: 'net1',
-        networkName: 'net-0',
+        networkName: OURS_0,
         netns: '',
         config,
         cniArgs: [[CLAIM_UID_CNI_ARG, 'keep']],
@@ -491,7 +498,7 @@ t.test(
       {
         containerId: 'sb9',
         ifName: 'net1',
-        networkName: 'net-0',
+        networkName: OURS_0,
         netns: '/run/netns/x',
         config,
         cniArgs: [[CLAIM_UID_CNI_ARG, 'lost']],
@@ -500,7 +507,7 @@ t.test(
       {
         containerId: 'other',
         ifName: 'eth0',
-        networkName: 'net-0',
+        networkName: OURS_0,
         netns: '',
         config,
         cniArgs: [['K8S_POD_NAME', 'x']],
@@ -509,10 +516,10 @@ t.test(
     ]
     const report = await r.attacher.garbageCollect(['keep'])
     t.same(report.detachedClaims, ['gone'])
-    t.same(report.deletedCacheEntries, ['net-0-sb9-net1'])
+    t.same(report.deletedCacheEntries, [`${OURS_0}-sb9-net1`])
     t.same(report.errors, [])
     t.same(r.cni.ops(), ['del:sb1', 'del:sb9', 'gc:'])
-    t.equal(r.cni.calls[0]?.network, 'net-1')
+    t.equal(r.cni.calls[0]?.network, 'ndra.ns.ns.net-1')
     t.equal(r.cni.calls[1]?.rt?.netns, '', 'vanished cached netns → empty')
     t.same(r.cni.calls[2]?.valid, [
       { containerId: 'sb1', ifName: 'net1' },
@@ -522,3 +529,40 @@ t.test(
     t.equal(r.store.claim('keep')?.attachments.length, 1)
   },
 )
+
+t.test(
+  'garbageCollect: a legacy record naming a foreign network (cbr0) and foreign cache entries are left alone',
+  async t => {
+    const p = pod('sb1', 'u1')
+    const legacy = { ...plan(0), networkConfig: { ...plan(0).networkConfig, name: 'cbr0' } }
+    const r = rig([claim('legacy', [legacy], [record(p)])], {})
+    const config = new TextEncoder().encode(JSON.stringify(legacy.networkConfig))
+    const entry = (containerId: string, uid: string) => ({
+      containerId,
+      ifName: 'eth0',
+      networkName: 'cbr0',
+      netns: '',
+      config,
+      cniArgs: [[CLAIM_UID_CNI_ARG, uid]] as [string, string][],
+      capabilityArgs: {},
+    })
+    // One entry of the cluster network that carries our marker for an unknown claim (forged by a
+    // tenant's cniArgs before NDRA_* keys were refused), one for the legacy claim itself.
+    r.cni.cache = [entry('pod-a', 'lost'), entry('sb1', 'legacy')]
+    const report = await r.attacher.garbageCollect(['legacy'])
+    t.same(report.deletedCacheEntries, [], 'no foreign cache entry DELeted')
+    t.same(report.errors, [])
+    t.same(r.cni.ops(), [], 'no DEL and no GC on the cbr0 network')
+    t.equal(r.store.claim('legacy')?.attachments.length, 1, 'the legacy record is kept')
+  },
+)
+
+t.test('garbageCollect: detaching a legacy record still uses its recorded network', async t => {
+  const p = pod('sb1', 'u1')
+  const legacy = { ...plan(0), networkConfig: { ...plan(0).networkConfig, name: 'blue' } }
+  const r = rig([claim('legacy', [legacy], [record(p)])], {})
+  const report = await r.attacher.garbageCollect([])
+  t.same(report.detachedClaims, ['legacy'])
+  t.same(r.cni.ops(), ['del:sb1'])
+  t.equal(r.cni.calls[0]?.network, 'blue', 'DEL ran with the recorded (underived) name')
+})

@@ -4,65 +4,14 @@
 // vars only for values the user set, a policy file equal to the values the claim-config policy
 // mirrors, an atomic hook installer, and a refusal (with a reason) for every bad value combination.
 import { execFileSync, spawnSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
-import { parse as parseYaml, parseAllDocuments } from 'yaml'
-import { DEFAULT_POLICY } from '../../../src/claims/policy.js'
-import { PLATFORM } from '../../lib/platform.js'
+import { parse as parseYaml } from 'yaml'
+import { DEFAULT_POLICY, parsePolicy } from '../../../src/claims/policy.js'
+import { chart, helm, one, render, root, type Obj } from './lib/render.js'
 
-/* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const chart = join(root, 'charts', 'network-dra')
-const helm = process.env.HELM ?? PLATFORM.helm
-
-// Rendered manifests are untyped JSON; the assertions below probe into them directly.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>
-
-interface RenderResult {
-  readonly ok: boolean
-  readonly objects: Obj[]
-  readonly stderr: string
-}
-
-function render(values: Obj = {}, files: string[] = []): RenderResult {
-  const dir = mkdtempSync(join(tmpdir(), 'ndra-chart-'))
-  try {
-    const valuesFile = join(dir, 'values.json')
-    writeFileSync(valuesFile, JSON.stringify(values))
-    const args = ['template', 'ndra', chart, '--namespace', 'network-dra', '--values', valuesFile]
-    for (const f of files) args.push('--values', f)
-    const res = spawnSync(helm, args, { encoding: 'utf8' })
-    if (res.status !== 0) return { ok: false, objects: [], stderr: res.stderr }
-    const objects = parseAllDocuments(res.stdout)
-      .map(d => d.toJS() as Obj | null)
-      .filter((o): o is Obj => o !== null)
-    return { ok: true, objects, stderr: res.stderr }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-function one(objects: Obj[], kind: string, name?: string): Obj {
-  const found = objects.filter(
-    o => o.kind === kind && (name === undefined || o.metadata.name === name),
-  )
-  if (found.length !== 1)
-    throw new Error(`expected one ${kind} ${name ?? ''}, found ${found.length}`)
-  return found[0]!
-}
+/* eslint-disable @typescript-eslint/no-unsafe-return -- Obj is untyped rendered JSON */
 
 function envOf(container: Obj): Record<string, Obj> {
   return Object.fromEntries((container.env as Obj[]).map(e => [e.name as string, e]))
@@ -161,27 +110,23 @@ function registerTests(): void {
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceslices'],
-        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+        verbs: ['list', 'watch', 'create', 'update', 'delete'],
       },
-      {
-        apiGroups: ['resource.k8s.io'],
-        resources: ['resourceclaims'],
-        verbs: ['get', 'list', 'watch'],
-      },
+      { apiGroups: ['resource.k8s.io'], resources: ['resourceclaims'], verbs: ['get'] },
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceclaims/status'],
-        verbs: ['update', 'patch'],
+        verbs: ['get', 'patch'],
       },
       {
         apiGroups: ['resource.k8s.io'],
         resources: ['resourceclaims/driver'],
         resourceNames: ['network-dra.dev'],
-        verbs: ['associated-node:update', 'associated-node:patch'],
+        verbs: ['associated-node:patch'],
       },
       { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ])
     const binding = one(r.objects, 'ClusterRoleBinding')
     t.equal(binding.roleRef.name, role.metadata.name)
@@ -258,11 +203,17 @@ function registerTests(): void {
     )
   })
 
-  t.test('policy file equals the values the claim-config policy mirrors', async t => {
+  t.test('policy file is the contract v2 object of the policy values', async t => {
     const policy = {
+      tenantNetworkNamespaces: ['team-a'],
       allowedPluginTypes: ['macvlan', 'host-local'],
+      allowedParentLinks: ['ndra-decoy0'],
+      allowedBridges: ['br-t'],
+      allowedCIDRs: ['10.10.0.0/16'],
+      clusterCIDRs: ['10.244.0.0/16'],
+      allowedSysctls: ['net.ipv4.conf.IFNAME.arp_notify'],
       forbiddenKeys: ['dataDir', 'socketPath'],
-      claimConfig: 'allow',
+      limits: { maxDepth: 8, maxNodes: 100, maxBytes: 4096 },
     }
     const r = render({ policy })
     t.ok(r.ok, r.stderr)
@@ -270,17 +221,18 @@ function registerTests(): void {
     t.same(JSON.parse(cm.data['policy.json']), policy)
     const plugin = one(r.objects, 'DaemonSet').spec.template.spec.containers[0]
     t.equal(envOf(plugin).POLICY_FILE!.value, '/etc/network-dra/policy/policy.json')
-    const cfg = one(
-      r.objects,
-      'ValidatingAdmissionPolicy',
-      'network-dra-ndra-network-dra-claim-config',
+    const partial = render({ policy: { limits: { maxDepth: 4 } } })
+    t.ok(partial.ok, partial.stderr)
+    t.same(
+      JSON.parse(one(partial.objects, 'ConfigMap').data['policy.json']).limits,
+      { maxDepth: 4, maxNodes: 2000, maxBytes: 16384 },
+      'a partial limits value keeps the other defaults',
     )
-    const text = JSON.stringify(cfg.spec)
-    t.match(text, JSON.stringify(JSON.stringify(policy.allowedPluginTypes)).slice(1, -1))
-    const lowered = policy.forbiddenKeys.map(k => k.toLowerCase())
-    t.match(text, JSON.stringify(JSON.stringify(lowered)).slice(1, -1))
     const annotations = one(r.objects, 'DaemonSet').spec.template.metadata.annotations
-    const other = one(render({ policy: { ...policy, claimConfig: 'deny' } }).objects, 'DaemonSet')
+    const other = one(
+      render({ policy: { ...policy, tenantNetworkNamespaces: [] } }).objects,
+      'DaemonSet',
+    )
     t.not(
       annotations['checksum/policy'],
       other.spec.template.metadata.annotations['checksum/policy'],
@@ -290,49 +242,13 @@ function registerTests(): void {
 
   t.test('chart policy defaults equal the daemon built-in policy', async t => {
     const values = parseYaml(readFileSync(join(chart, 'values.yaml'), 'utf8')) as Obj
-    t.same(values.policy, {
-      allowedPluginTypes: [...DEFAULT_POLICY.allowedPluginTypes],
-      forbiddenKeys: [...DEFAULT_POLICY.forbiddenKeys],
-      claimConfig: DEFAULT_POLICY.claimConfig,
-    })
-    const cfg = one(
-      render().objects,
-      'ValidatingAdmissionPolicy',
-      'network-dra-ndra-network-dra-claim-config',
+    t.same(values.policy, JSON.parse(JSON.stringify(DEFAULT_POLICY)))
+    const cm = one(render().objects, 'ConfigMap')
+    t.same(
+      parsePolicy(JSON.parse(cm.data['policy.json']), 'policy.json'),
+      DEFAULT_POLICY,
+      'the daemon parses the default policy file to its built-in policy',
     )
-    const badKeys = (cfg.spec.variables as Obj[]).find(v => v.name === 'badKeys')!
-      .expression as string
-    t.match(badKeys, '"datadir"', 'forbidden keys compare lower-cased')
-    t.match(badKeys, 'startsWith(x)', 'a trailing * matches a prefix')
-    t.match(badKeys, '["cni.dev/"]')
-    const badTypes = (cfg.spec.variables as Obj[]).find(v => v.name === 'badTypes')!
-      .expression as string
-    t.match(badTypes, "t == 'host-device'", 'host-device only for host-interface requests')
-  })
-
-  t.test('claimConfig modes render their own validations', async t => {
-    const modes = [
-      { claimConfig: 'allow', want: ['apiVersion', 'badTypes', 'badKeys'] },
-      {
-        claimConfig: 'networkOnlyFromClass',
-        want: ['apiVersion', 'size(variables.networks) == 0'],
-      },
-      { claimConfig: 'deny', want: ['size(variables.configs) == 0'] },
-    ]
-    for (const m of modes) {
-      const r = render({
-        policy: { allowedPluginTypes: ['macvlan'], forbiddenKeys: [], claimConfig: m.claimConfig },
-      })
-      t.ok(r.ok, r.stderr)
-      const cfg = one(
-        r.objects,
-        'ValidatingAdmissionPolicy',
-        'network-dra-ndra-network-dra-claim-config',
-      )
-      const exprs = (cfg.spec.validations as Obj[]).map(v => v.expression as string).join('\n')
-      for (const w of m.want) t.match(exprs, w, `${m.claimConfig}: ${w}`)
-      t.equal(cfg.spec.validations.length, m.want.length + (m.claimConfig === 'allow' ? 1 : 0))
-    }
   })
 
   t.test('env vars appear only for values the user set', async t => {
@@ -515,22 +431,41 @@ function registerTests(): void {
       },
       {
         name: 'type with slash',
-        values: {
-          policy: { allowedPluginTypes: ['/bin/sh'], forbiddenKeys: [], claimConfig: 'allow' },
-        },
+        values: { policy: { allowedPluginTypes: ['/bin/sh'] } },
         message: /allowedPluginTypes/,
       },
       {
-        name: 'allow with nothing allowed',
-        values: { policy: { allowedPluginTypes: [], forbiddenKeys: [], claimConfig: 'allow' } },
-        message: /no claim could use any network/,
+        name: 'granted namespaces with no plugin type',
+        values: { policy: { tenantNetworkNamespaces: ['a'], allowedPluginTypes: [] } },
+        message: /no raw network could run/,
       },
       {
-        name: 'unknown claimConfig',
-        values: {
-          policy: { allowedPluginTypes: ['macvlan'], forbiddenKeys: [], claimConfig: 'maybe' },
-        },
+        name: 'removed claimConfig',
+        values: { policy: { claimConfig: 'allow' } },
         message: /claimConfig/,
+      },
+      {
+        name: 'depth limit the admission policy cannot unroll',
+        values: { policy: { limits: { maxDepth: 64 } } },
+        message: /maxDepth/,
+      },
+      {
+        name: 'CIDR without prefix',
+        values: { policy: { allowedCIDRs: ['10.0.0.1'] } },
+        message: /allowedCIDRs/,
+      },
+      {
+        name: 'unknown claimOverrides field',
+        values: {
+          networks: [
+            {
+              name: 'a',
+              claimOverrides: { network: true },
+              network: { plugins: [{ type: 'macvlan' }] },
+            },
+          ],
+        },
+        message: /claimOverrides/,
       },
       { name: 'relative path', values: { paths: { stateDir: 'state' } }, message: /stateDir/ },
       {

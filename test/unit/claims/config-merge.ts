@@ -1,13 +1,16 @@
 // Invariant: opaque config precedence is class < claim, earlier < later, request-scoped entries
-// only reach their requests (`req` covers `req/sub`), other drivers' entries are ignored, and the
-// claimConfig policy decides what a claim entry may carry.
+// only reach their requests (`req` covers `req/sub`), other drivers' entries are ignored, a claim
+// entry is measured against the limits and its network's keys judged before its shape, the
+// namespace grant decides whether a claim may carry a network, and an admin network's
+// claimOverrides travel with it.
 import t from 'tap'
 import {
   entryAppliesTo,
   mergeForRequest,
   parseConfigEntries,
 } from '../../../src/claims/config-merge.js'
-import { DEFAULT_POLICY, type Policy } from '../../../src/claims/policy.js'
+import type { ClaimContext } from '../../../src/claims/claim-rules.js'
+import { DEFAULT_POLICY } from '../../../src/claims/policy.js'
 import type { DeviceAllocationConfiguration } from '../../../src/claims/resource-claim.js'
 
 const D = 'network-dra.dev'
@@ -18,6 +21,7 @@ const cfg = (fields: Record<string, unknown>) => ({
 })
 const netA = { cniVersion: '1.0.0', name: 'a', plugins: [{ type: 'bridge' }] }
 const netB = { cniVersion: '1.0.0', name: 'b', plugins: [{ type: 'ptp' }] }
+const granted: ClaimContext = { namespace: 'ns', granted: true }
 const entry = (
   source: 'FromClass' | 'FromClaim',
   fields: Record<string, unknown>,
@@ -131,7 +135,11 @@ const cases: {
 
 for (const c of cases) {
   t.test(c.name, async t => {
-    const parsed = parseConfigEntries(c.config, { driverName: D, policy: DEFAULT_POLICY })
+    const parsed = parseConfigEntries(c.config, {
+      driverName: D,
+      policy: DEFAULT_POLICY,
+      claim: granted,
+    })
     t.same(parsed.errors, [])
     t.same(parsed.policyProblems, [])
     t.same(mergeForRequest(parsed.entries, c.request), c.want)
@@ -144,34 +152,71 @@ t.test('malformed entries are reported with paths, valid ones still parsed', asy
       entry('FromClass', { network: netA }),
       { source: 'FromClaim', opaque: { driver: D, parameters: { kind: 'CNIConfig' } } },
     ],
-    { driverName: D, policy: DEFAULT_POLICY },
+    { driverName: D, policy: DEFAULT_POLICY, claim: granted },
   )
+  t.same(parsed.dropped, [[]])
   t.same(parsed.errors, [
     'status.allocation.devices.config[1].opaque.parameters: missing required field "apiVersion"',
   ])
   t.equal(parsed.entries.length, 1)
 })
 
-t.test('claimConfig policy is applied to claim entries only', async t => {
-  const policy: Policy = { ...DEFAULT_POLICY, claimConfig: 'networkOnlyFromClass' }
+t.test('the namespace grant and the key rules apply to claim entries only', async t => {
+  const parse = (claim: ClaimContext) =>
+    parseConfigEntries(
+      [
+        entry('FromClass', { network: { ...netA, plugins: [{ type: 'bridge', IPAM: {} }] } }),
+        entry('FromClaim', { interfaceName: 'ok1' }),
+        entry('FromClaim', { network: { ...netB, plugins: [{ type: 'bridge', Bridge: 'x' }] } }),
+      ],
+      { driverName: D, policy: DEFAULT_POLICY, claim },
+    )
+  const refused = parse({ namespace: 'team', granted: false })
+  t.same(
+    refused.policyProblems.map(p => `${p.rule} ${p.path}`),
+    [
+      'key-spelling status.allocation.devices.config[2].opaque.parameters.network.plugins[0].Bridge',
+      'tenant-network-namespace status.allocation.devices.config[2].opaque.parameters.network',
+    ],
+  )
+  t.match(refused.policyProblems[1]?.detail, /namespace "team" may not write a CNI network/)
+  t.same(
+    parse({ namespace: 'team', granted: true }).policyProblems.map(p => p.rule),
+    ['key-spelling'],
+  )
+})
+
+t.test('a claim entry over a limit is dropped with one problem naming the limit', async t => {
+  let deep: unknown = 0
+  for (let i = 0; i < 3000; i++) deep = [deep]
+  const parsed = parseConfigEntries(
+    [entry('FromClaim', { network: { ...netA, plugins: [{ type: 'bridge', x: deep }] } }, ['r'])],
+    { driverName: D, policy: DEFAULT_POLICY, claim: granted },
+  )
+  t.same(parsed.entries, [])
+  t.same(parsed.dropped, [['r']])
+  t.equal(parsed.policyProblems.length, 1)
+  t.match(parsed.policyProblems[0], { rule: 'limits', detail: /maxDepth 16/ })
+})
+
+t.test('claimOverrides come only from the class entry that set the network', async t => {
+  const overrides = { ips: ['10.1.0.0/24'] }
   const parsed = parseConfigEntries(
     [
-      entry('FromClass', { network: netA }),
-      entry('FromClaim', { interfaceName: 'ok1' }),
+      entry('FromClass', { network: netA, claimOverrides: overrides }),
+      entry('FromClaim', { mac: '02:00:00:00:00:01' }),
+    ],
+    { driverName: D, policy: DEFAULT_POLICY, claim: granted },
+  )
+  t.same(mergeForRequest(parsed.entries, 'r').claimOverrides, overrides)
+  const replaced = parseConfigEntries(
+    [
+      entry('FromClass', { network: netA, claimOverrides: overrides }),
       entry('FromClaim', { network: netB }),
     ],
-    { driverName: D, policy },
+    { driverName: D, policy: DEFAULT_POLICY, claim: granted },
   )
-  t.equal(parsed.policyProblems.length, 1)
-  t.match(
-    parsed.policyProblems[0],
-    /^status\.allocation\.devices\.config\[2\]\.opaque\.parameters\.network: networks may only come from a DeviceClass/,
-  )
-  const denied = parseConfigEntries([entry('FromClaim', { interfaceName: 'x' })], {
-    driverName: D,
-    policy: { ...DEFAULT_POLICY, claimConfig: 'deny' },
-  })
-  t.equal(denied.policyProblems.length, 1)
+  t.equal(mergeForRequest(replaced.entries, 'r').claimOverrides, undefined)
 })
 
 t.test('apiGroup follows the driver name unless given', async t => {
@@ -182,9 +227,17 @@ t.test('apiGroup follows the driver name unless given', async t => {
       opaque: { driver: other, parameters: { apiVersion: `${other}/v1alpha1`, kind: 'CNIConfig' } },
     },
   ]
-  t.same(parseConfigEntries(c, { driverName: other, policy: DEFAULT_POLICY }).errors, [])
+  t.same(
+    parseConfigEntries(c, { driverName: other, policy: DEFAULT_POLICY, claim: granted }).errors,
+    [],
+  )
   t.equal(
-    parseConfigEntries(c, { driverName: other, policy: DEFAULT_POLICY, apiGroup: D }).errors.length,
+    parseConfigEntries(c, {
+      driverName: other,
+      policy: DEFAULT_POLICY,
+      apiGroup: D,
+      claim: granted,
+    }).errors.length,
     1,
   )
 })

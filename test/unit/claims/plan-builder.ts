@@ -1,6 +1,8 @@
 // Invariant: plans are computed deterministically from the claim alone — one per allocation result
 // of this driver on this node, interface names unique, host interfaces injected as master/device —
-// and every way a claim can be wrong yields a typed error that says what to fix.
+// claim networks run only in granted namespaces, claims set on admin networks only what their
+// claimOverrides allow, and every way a claim can be wrong yields a typed error that says what to
+// fix. (Every hostile input of the corpus is run through this planner in hostile-corpus.ts.)
 import t from 'tap'
 import { buildAttachmentPlans } from '../../../src/claims/plan-builder.js'
 import { DEFAULT_POLICY, type Policy } from '../../../src/claims/policy.js'
@@ -53,6 +55,14 @@ const claim = (
   metadata: { name: 'c', namespace: 'ns', uid: 'u1' },
   status: results === undefined ? {} : { allocation: { devices: { results, config } } },
 })
+/** The test namespace may write networks on br-t/up0 inside 10.0.0.0/8. */
+const GRANTED: Policy = {
+  ...DEFAULT_POLICY,
+  tenantNetworkNamespaces: ['ns'],
+  allowedParentLinks: ['up0'],
+  allowedBridges: ['br-t'],
+  allowedCIDRs: ['10.0.0.0/8'],
+}
 const hosts: Record<string, string> = {
   'host-veth-t1': 'veth-t1',
   'host-eth0-100-ab12': 'eth0.100',
@@ -93,6 +103,7 @@ const cases: Case[] = [
       ],
       [claimCfg({ network: bridge }), claimCfg({ interfaceName: 'net1' }, ['c'])],
     ),
+    policy: GRANTED,
     want: [
       { request: 'a', device: 'attachment-0', ifName: 'net2' },
       { request: 'b', device: 'attachment-1', ifName: 'net3' },
@@ -106,7 +117,12 @@ const cases: Case[] = [
       [
         claimCfg({
           network: net('m', [
-            { type: 'macvlan', capabilities: { mac: true, ips: true }, ipam: { type: 'static' } },
+            {
+              type: 'macvlan',
+              master: 'up0',
+              capabilities: { mac: true, ips: true },
+              ipam: { type: 'static' },
+            },
           ]),
           mac: '02:00:00:00:00:09',
           ips: ['10.1.0.9/24'],
@@ -114,6 +130,7 @@ const cases: Case[] = [
         }),
       ],
     ),
+    policy: GRANTED,
     want: [
       {
         capabilityArgs: { mac: '02:00:00:00:00:09', ips: ['10.1.0.9/24'] },
@@ -130,6 +147,7 @@ const cases: Case[] = [
       [res('r', 'host-veth-t1')],
       [claimCfg({ network: net('m', [{ type: 'macvlan', mode: 'bridge' }]) })],
     ),
+    policy: GRANTED,
     want: [
       {
         device: 'host-veth-t1',
@@ -144,6 +162,7 @@ const cases: Case[] = [
       [res('r', 'host-eth0-100-ab12')],
       [claimCfg({ network: net('h', [{ type: 'host-device' }]) })],
     ),
+    policy: GRANTED,
     want: [
       {
         hostInterface: 'eth0.100',
@@ -191,24 +210,26 @@ const cases: Case[] = [
   },
   {
     name: 'no network for a request',
+    policy: GRANTED,
     claim: claim([res('r', 'attachment-0')], [claimCfg({ interfaceName: 'x' })]),
     err: {
       code: 'NDRA_OPAQUE_CONFIG',
       message:
-        /request "r" \(device attachment-0\): no network configuration; add a CNIConfig with "network" to the claim's spec\.devices\.config \(requests: \["r"\]\) or use a DeviceClass/,
+        /request "r" \(device attachment-0\): no network configuration; add a CNIConfig with "network" to the claim's spec\.devices\.config \(requests: \["r"\]\) or use the DeviceClass of an admin network$/,
     },
   },
   {
-    name: 'no network under networkOnlyFromClass points at classes only',
-    policy: { ...DEFAULT_POLICY, claimConfig: 'networkOnlyFromClass' },
+    name: 'no network without the namespace grant points at admin networks only',
     claim: claim([res('r', 'attachment-0')]),
     err: {
       code: 'NDRA_OPAQUE_CONFIG',
-      message: /no network configuration; use a DeviceClass that provides a network/,
+      message:
+        /no network configuration; use the DeviceClass of an admin network \(one that carries a network\)$/,
     },
   },
   {
     name: 'policy violation from tenant network also lists config errors',
+    policy: GRANTED,
     claim: claim(
       [res('r', 'attachment-0'), res('s', 'attachment-1')],
       [
@@ -219,18 +240,20 @@ const cases: Case[] = [
     err: {
       code: 'NDRA_POLICY_VIOLATION',
       message:
-        /plugin type "host-device" is not allowed for claims.*request "s" \(device attachment-1\): no network configuration/,
+        /^network-dra policy \[plugin-type\] status\.allocation\.devices\.config\[0\]\.opaque\.parameters\.network\.plugins\[0\]\.type: host-device moves a host NIC into the pod.* \| also invalid: request "s" \(device attachment-1\): no network configuration/,
     },
   },
   {
     name: 'tenant host-device pointing elsewhere',
+    policy: GRANTED,
     claim: claim(
       [res('r', 'host-veth-t1')],
       [claimCfg({ network: net('h', [{ type: 'host-device', device: 'eth0' }]) })],
     ),
     err: {
       code: 'NDRA_POLICY_VIOLATION',
-      message: /host-device must move the allocated host interface "veth-t1"; remove "device"/,
+      message:
+        /\[parent-link\] .*plugins\[0\]\.device: host-device may move only the allocated host interface "veth-t1"; remove device;/,
     },
   },
   {
@@ -284,15 +307,88 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'claims denied entirely',
-    policy: { ...DEFAULT_POLICY, claimConfig: 'deny' },
+    name: 'a claim network outside the granted namespaces',
     claim: claim(
       [res('a', 'attachment-0')],
-      [classCfg({ network: bridge }), claimCfg({ interfaceName: 'x1' })],
+      [classCfg({ network: bridge }), claimCfg({ network: bridge, cniArgs: { A: 'b' } })],
     ),
     err: {
       code: 'NDRA_POLICY_VIOLATION',
-      message: /does not allow CNI configuration in ResourceClaims/,
+      message:
+        /\[tenant-network-namespace\] status\.allocation\.devices\.config\[1\]\.opaque\.parameters\.network: namespace "ns" may not write a CNI network in a claim \(granted namespaces: none\);.*\[cni-args\] .*cniArgs: namespace "ns" may not set cniArgs/,
+    },
+  },
+  {
+    name: 'admin network: claim ips inside its IPAM subnet, any namespace',
+    claim: claim(
+      [res('a', 'attachment-0')],
+      [
+        classCfg({ network: net('c', [{ ...bridge.plugins[0], capabilities: { ips: true } }]) }),
+        claimCfg({ ips: ['10.9.0.7/24'], interfaceName: 'corp1' }),
+      ],
+    ),
+    want: [{ ifName: 'corp1', capabilityArgs: { ips: ['10.9.0.7/24'] } }],
+  },
+  {
+    name: 'admin network: claim ips outside its subnets or claimOverrides.ips',
+    claim: claim(
+      [res('a', 'attachment-0'), res('b', 'attachment-1')],
+      [
+        classCfg({ network: bridge }, ['a']),
+        classCfg({ network: bridge, claimOverrides: { ips: ['10.8.0.0/16'] } }, ['b']),
+        claimCfg({ ips: ['10.10.0.7/24'] }),
+      ],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message:
+        /\[address-range\] .*config\[2\]\.opaque\.parameters\.ips\[0\]: "10\.10\.0\.7\/24" is not inside an allowed CIDR \(the IPAM subnets of admin network "blue": 10\.9\.0\.0\/24\).*\(claimOverrides\.ips of admin network "blue": 10\.8\.0\.0\/16\)/,
+    },
+  },
+  {
+    name: 'admin network: fields its claimOverrides close',
+    claim: claim(
+      [res('a', 'attachment-0')],
+      [
+        classCfg({
+          network: bridge,
+          claimOverrides: { interfaceName: false, mac: false, ips: [] },
+        }),
+        claimCfg({ interfaceName: 'x1', mac: '02:00:00:00:00:01', ips: ['10.9.0.7/24'] }),
+      ],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message:
+        /\[claim-override\] .*interfaceName: admin network "blue" does not let claims set interfaceName.*\[claim-override\] .*mac: .*\[claim-override\] .*ips: admin network "blue" does not let claims set ips/,
+    },
+  },
+  {
+    name: 'admin networks: cniVersion and interface names are still checked',
+    claim: claim(
+      [res('a', 'attachment-0')],
+      [classCfg({ network: { ...bridge, cniVersion: '9.9.9' }, interfaceName: 'eth0' })],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message:
+        /\[cni-version\] .*network\.cniVersion: "9\.9\.9" is not a CNI version this driver supports.*\[interface-name\] request "a" interfaceName: "eth0" already exists in every pod/,
+    },
+  },
+  {
+    name: 'admin networks may use any plugin type but never a path',
+    claim: claim(
+      [res('a', 'attachment-0')],
+      [
+        classCfg({
+          network: net('p', [{ type: 'firewall' }, { type: '/bin/sh', ipam: { type: 'a/b' } }]),
+        }),
+      ],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message:
+        /^network-dra policy \[plugin-type\] .*plugins\[1\]\.type: must be a plugin name, not a path.* \| network-dra policy \[plugin-type\] .*plugins\[1\]\.ipam\.type: must be a plugin name, not a path[^|]*$/,
     },
   },
 ]
@@ -328,7 +424,7 @@ t.test('plans never alias the claim (injection works on a copy)', async t => {
     claim: c,
     driverName: D,
     nodeName: NODE,
-    policy: DEFAULT_POLICY,
+    policy: GRANTED,
     hostInterface: d => hosts[d],
   })
   t.equal(JSON.stringify(c), before)

@@ -2,23 +2,40 @@
 // (DRA objects are resource.k8s.io/v1), every container of a pod that claims devices lists those
 // claims in resources.claims (CDI reaches only those containers), every referenced claim or
 // template exists in the same file (or is demo A's claim for demo B), pods never resolve through
-// the node's resolver, and every CNIConfig passes the driver's own strict config parser and (for
-// tenant-written claims) the default admin policy.
+// the node's resolver, and every CNIConfig passes the driver's own strict config parser; tenant-
+// written networks pass the policy with the demo allowance (namespace granted, parent link
+// ndra-demo0, addresses in 10.10.0.0/16) and are refused by the default policy (admin networks
+// only). The demo allowance is examples/values-demo.yaml itself (the file the demo and e2e install
+// the chart with); a claim on its admin network sets only ips inside the network's subnet.
 import { readFileSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { parseAllDocuments } from 'yaml'
+import { parse as parseYaml, parseAllDocuments } from 'yaml'
 
 /* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
 import { validateCniConfig } from '../../../src/claims/cni-config.js'
-import { DEFAULT_POLICY, networkPolicyProblems } from '../../../src/claims/policy.js'
+import {
+  claimEntryProblems,
+  overrideProblems,
+  policyBounds,
+} from '../../../src/claims/claim-rules.js'
+import { cniVersionProblems, rawNetworkProblems } from '../../../src/claims/network-rules.js'
+import { DEFAULT_POLICY, parsePolicy, type Policy } from '../../../src/claims/policy.js'
 
 // Parsed manifests are untyped JSON; the assertions probe into them directly.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples')
+/** The chart values of the demo allowance (examples/values-demo.yaml). */
+const demoValues = parseYaml(readFileSync(join(dir, 'values-demo.yaml'), 'utf8')) as Obj
+/** What the demos need an admin to allow: the chart defaults plus the demo allowance. */
+const DEMO_ALLOWANCE: Policy = parsePolicy(demoValues.policy, 'values-demo.yaml')
+/** The admin networks of the demo allowance, by DeviceClass name. */
+const demoNetworks = new Map<string, Obj>(
+  (demoValues.networks as Obj[]).map(n => [`${n.name as string}.network-dra.dev`, n]),
+)
 const DRIVER = 'network-dra.dev'
 const TEST_IMAGE = 'localhost/network-dra-test:v1'
 
@@ -28,6 +45,7 @@ const expected: Record<string, string[]> = {
   'demo-c.yaml': ['ResourceClaimTemplate', 'Deployment'],
   'host-interface.yaml': ['ResourceClaim', 'Pod'],
   'admin-network.yaml': ['DeviceClass', 'ResourceClaim', 'Pod'],
+  'admin-network-ips.yaml': ['ResourceClaim', 'Pod'],
 }
 const apiVersions: Record<string, string> = {
   ResourceClaim: 'resource.k8s.io/v1',
@@ -69,8 +87,13 @@ function opaqueConfigs(objects: Obj[]): { where: string; opaque: Obj }[] {
 }
 
 t.test('the examples directory holds exactly the documented manifests', async t => {
-  const files = readdirSync(dir).filter(f => f.endsWith('.yaml'))
+  const files = readdirSync(dir).filter(f => f.endsWith('.yaml') && !f.startsWith('values-'))
   t.same(files.sort(), Object.keys(expected).sort())
+  t.same(
+    readdirSync(dir).filter(f => f.startsWith('values-')),
+    ['values-demo.yaml'],
+    'one values file: the demo allowance',
+  )
   t.ok(readFileSync(join(dir, 'README.md'), 'utf8').includes('## demo-a.yaml'))
 })
 
@@ -145,17 +168,48 @@ for (const [file, kinds] of Object.entries(expected)) {
       t.ok(v.ok, `${where}: CNIConfig is well-formed ${v.ok ? '' : v.errors.join('; ')}`)
       t.equal(opaque.parameters.apiVersion, 'network-dra.dev/v1alpha1')
       t.equal(opaque.parameters.kind, 'CNIConfig')
-      t.equal(opaque.parameters.interfaceName, 'net1')
+      if (!v.ok) continue
       const tenant = !where.startsWith('DeviceClass/')
-      const problems = networkPolicyProblems(opaque.parameters.network, DEFAULT_POLICY, {
-        source: tenant ? 'claim' : 'class',
-        path: `${where}.network`,
-        hostInterface: file === 'host-interface.yaml' ? 'ndra-hostif0' : undefined,
-      })
+      const network = v.config.network
+      if (network === undefined) {
+        const cls = requestClasses[0] ?? ''
+        const admin = demoNetworks.get(cls)
+        t.ok(admin, `${where}: without a network, names an admin network of values-demo.yaml`)
+        if (admin === undefined) continue
+        t.same(
+          overrideProblems(
+            v.config,
+            where,
+            { network: admin.network, overrides: admin.claimOverrides },
+            DEMO_ALLOWANCE,
+          ),
+          [],
+          `${where}: sets only what admin network ${cls} allows`,
+        )
+        continue
+      }
+      t.equal(opaque.parameters.interfaceName, 'net1')
+      t.same(cniVersionProblems(network, where), [], `${where}: a supported cniVersion`)
+      if (!tenant) continue
+      const ns = {
+        namespace: 'demo',
+        granted: DEMO_ALLOWANCE.tenantNetworkNamespaces.includes('demo'),
+      }
+      const problems = [
+        ...claimEntryProblems(v.config, where, DEMO_ALLOWANCE, ns),
+        ...rawNetworkProblems(network, DEMO_ALLOWANCE, {
+          path: `${where}.network`,
+          hostInterface: file === 'host-interface.yaml' ? 'ndra-hostif0' : undefined,
+          bounds: policyBounds(DEMO_ALLOWANCE),
+        }),
+      ]
+      t.same(problems, [], `${where}: passes the policy with the demo allowance`)
       t.same(
-        problems,
-        [],
-        `${where}: passes the default policy as ${tenant ? 'tenant' : 'admin'} config`,
+        claimEntryProblems(v.config, where, DEFAULT_POLICY, { ...ns, granted: false }).map(
+          p => p.rule,
+        ),
+        ['tenant-network-namespace'],
+        `${where}: refused by the default policy (admin networks only)`,
       )
     }
   })
@@ -186,6 +240,17 @@ t.test('demo contents match the README', async t => {
   t.equal(
     admin.find(o => o.kind === 'DeviceClass')!.spec.selectors[0].cel.expression,
     'device.driver == "network-dra.dev" && device.attributes["network-dra.dev"].kind == "attachment"',
+  )
+  const ipsClaim = load('admin-network-ips.yaml').find(o => o.kind === 'ResourceClaim')!
+  t.same(
+    Object.keys(ipsClaim.spec.devices.config[0].opaque.parameters).sort(),
+    ['apiVersion', 'ips', 'kind'],
+    'the tenant of the admin network sets only ips',
+  )
+  t.equal(
+    ipsClaim.spec.devices.requests[0].exactly.deviceClassName,
+    'demo-ips.network-dra.dev',
+    'the admin network of values-demo.yaml',
   )
   const hostif = load('host-interface.yaml').find(o => o.kind === 'ResourceClaim')!
   t.equal(hostif.spec.devices.requests[0].exactly.deviceClassName, 'host-interface.network-dra.dev')

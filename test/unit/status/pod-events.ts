@@ -1,5 +1,6 @@
 // Invariant: a failed attach produces one core/v1 Warning event on the pod with reason
-// NetworkAttachFailed and the CNI error as message (bounded), and recording never throws.
+// NetworkAttachFailed and the CNI error as message (bounded), a claim refused for no container
+// using it one with reason NetworkClaimUnreferenced, and recording never throws.
 import t from 'tap'
 import { MAX_EVENT_MESSAGE, PodEventRecorder } from '../../../src/status/pod-events.js'
 import { silentLogger } from '../../../src/logger.js'
@@ -61,4 +62,30 @@ t.test('long messages are bounded; API failures are swallowed (logged)', async t
   client.failures = [500]
   await r.attachFailed(pod, what)
   t.equal(client.events.length, 0)
+})
+
+t.test('an unreferenced claim: Warning NetworkClaimUnreferenced with the text as is', async t => {
+  const client = new FakeStatusClient()
+  const r = new PodEventRecorder({
+    client,
+    driverName: 'd',
+    nodeName: 'n',
+    clock: new FakeClock(),
+    logger: silentLogger(),
+  })
+  await r.claimUnreferenced(pod, 'network-dra policy [unreferenced-claim] pod p …')
+  t.match(client.events, [
+    {
+      namespace: 'ns',
+      event: {
+        reason: 'NetworkClaimUnreferenced',
+        type: 'Warning',
+        message: 'network-dra policy [unreferenced-claim] pod p …',
+        involvedObject: { kind: 'Pod', name: 'p', uid: 'pu' },
+      },
+    },
+  ])
+  client.failures = [500]
+  await r.claimUnreferenced(pod, 'x')
+  t.equal(client.events.length, 1, 'a failed create is swallowed')
 })
