@@ -18,6 +18,8 @@
  *  3. stop the slice publisher and the inventory (slices stay; the next instance takes them over);
  *  4. stop the HTTP server and close the state store.
  */
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { CoreV1Api, ResourceV1Api } from '@kubernetes/client-node'
 import { Attacher, type AttachMetrics } from '../attach/attacher.js'
@@ -207,6 +209,8 @@ export class Driver {
         versions: new CniVersionCheck({
           versions: new PluginVersions({
             runtime: cni,
+            // Plugin paths are paths in the node's root (CNI_HOST_ROOT); stat them there.
+            stat: p => stat(join(c.cniHostRoot, p)),
             timeoutMs: Math.min(VERSION_TIMEOUT_MS, c.cniPluginTimeoutSeconds * 1000),
           }),
         }),
