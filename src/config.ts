@@ -27,7 +27,11 @@ export interface Config {
   readonly cniBinDirs: readonly string[]
   readonly cniCacheDir: string
   readonly cniPluginTimeoutSeconds: number
-  readonly cniHostMountNs: boolean
+  /**
+   * Where the node's root filesystem is mounted; `/` = run plugins directly, anything else = find
+   * them below it and run them chrooted into it (src/cni/host-root-exec.ts).
+   */
+  readonly cniHostRoot: string
   readonly attachmentSlots: number
   /** Empty means no host-interface devices are published. */
   readonly hostInterfaces: string
@@ -137,10 +141,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'seconds one CNI plugin run may take before it is killed',
   },
   {
-    flag: 'cni-host-mount-ns',
-    env: 'CNI_HOST_MOUNT_NS',
-    def: 'false',
-    help: 'run CNI plugins in the host mount namespace (nsenter into PID 1) so node plugins find their libraries',
+    flag: 'cni-host-root',
+    env: 'CNI_HOST_ROOT',
+    def: '/',
+    help: "directory where the node's root filesystem is mounted; CNI plugins are found below it and run chrooted into it (/ = run them directly)",
   },
   {
     flag: 'attachment-slots',
@@ -238,14 +242,6 @@ export function loadConfig(
     if (!isAbsolute(v)) problems.push(`--${flag}: "${v}" must be an absolute path`)
     return v
   }
-  const bool = (flag: string): boolean => {
-    const v = get(flag).toLowerCase()
-    if (v === 'true' || v === '1') return true
-    if (v === 'false' || v === '0' || v === '') return false
-    problems.push(`--${flag}: "${get(flag)}" must be true or false`)
-    return false
-  }
-
   const driverName = get('driver-name')
   if (driverName.length > 63 || !DNS_SUBDOMAIN.test(driverName) || !driverName.includes('.')) {
     problems.push(
@@ -306,7 +302,7 @@ export function loadConfig(
     cniBinDirs,
     cniCacheDir: abs('cni-cache-dir'),
     cniPluginTimeoutSeconds: int('cni-plugin-timeout', 1, 300),
-    cniHostMountNs: bool('cni-host-mount-ns'),
+    cniHostRoot: abs('cni-host-root'),
     attachmentSlots: int('attachment-slots', 1, 4096),
     hostInterfaces,
     policyFile: abs('policy-file', true),

@@ -32,6 +32,8 @@
  * What a second instance takes over: the hook socket (step 3 of its start), the kubelet's calls
  * (step 5), slice publishing, and every claim's status through its start-up reconcile.
  */
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { CoreV1Api, ResourceV1Api } from '@kubernetes/client-node'
 import { Attacher, type AttachMetrics } from '../attach/attacher.js'
@@ -41,7 +43,7 @@ import { KeyedLock } from '../util/keyed-lock.js'
 import { PodResolver } from '../attach/pod-resolver.js'
 import { CdiSpecWriter } from '../cdi/spec-writer.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
-import { ProcessExec } from '../cni/exec.js'
+import { cniExecForHostRoot } from '../cni/host-root-exec.js'
 import { PluginVersions } from '../cni/plugin-versions.js'
 import { CniRuntime } from '../cni/runtime.js'
 import type { Config } from '../config.js'
@@ -136,12 +138,7 @@ export class Driver {
       hookSocket: c.hookSocket,
       hookTimeoutSeconds: c.hookTimeoutSeconds,
     })
-    const exec = new MeasuredExec(
-      new ProcessExec(
-        c.cniHostMountNs ? { wrapper: ['nsenter', '--mount=/proc/1/ns/mnt', '--'] } : {},
-      ),
-      metrics.cniPluginDuration,
-    )
+    const exec = new MeasuredExec(cniExecForHostRoot(c.cniHostRoot), metrics.cniPluginDuration)
     const cni = new CniRuntime({
       binDirs: c.cniBinDirs,
       cacheDir: c.cniCacheDir,
@@ -254,6 +251,8 @@ export class Driver {
         versions: new CniVersionCheck({
           versions: new PluginVersions({
             runtime: cni,
+            // Plugin paths are paths in the node's root (CNI_HOST_ROOT); stat them there.
+            stat: p => stat(join(c.cniHostRoot, p)),
             timeoutMs: Math.min(VERSION_TIMEOUT_MS, c.cniPluginTimeoutSeconds * 1000),
           }),
         }),

@@ -68,7 +68,7 @@ const installArgs = (extra: readonly string[] = []): string[] => [
   SYSTEM_NS,
   '--create-namespace',
   '-f',
-  `${REPO}charts/network-dra/ci/e2e-values.yaml`,
+  `${REPO}test/e2e/values.yaml`,
   '-f',
   valuesFile,
   ...extra,

@@ -91,6 +91,10 @@ network-dra.dev/v1alpha1
 {{- define "network-dra.cniBinDirs" -}}
 {{- if .Values.plugin.cniBinDirs }}{{ join ":" .Values.plugin.cniBinDirs }}{{ else }}/opt/cni/bin:/usr/lib/cni{{ end }}
 {{- end }}
+{{- /* Mount point of the node's root filesystem in the plugin container (cniExecution chroot). */ -}}
+{{- define "network-dra.hostRootMount" -}}
+/host
+{{- end }}
 {{- define "network-dra.httpPort" -}}
 {{- if kindIs "invalid" .Values.http.port }}9465{{ else }}{{ int .Values.http.port }}{{ end }}
 {{- end }}
