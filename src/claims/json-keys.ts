@@ -100,7 +100,7 @@ export const POLICY_KEYS: readonly string[] = Object.freeze([
 
 const CANONICAL = new Map(POLICY_KEYS.map(k => [goFoldKey(k), k]))
 
-/** A key as a user can read it in a message: non-ASCII and control characters as \uXXXX. */
+/** A key as a user can read it in a message: non-ASCII and control characters as \u escapes (four hex digits). */
 export function showKey(key: string): string {
   let out = ''
   for (const ch of key) {
