@@ -302,7 +302,7 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
   // hook's deadline) and the back-off after them. An ADD that the killed instance finished but never
   // recorded leaves net1 behind, so the next ADD of that sandbox fails once with "file exists" (its
   // undo DEL removes the leftover and the retry succeeds): counted, not hidden (containerd 2.x
-  // retries the create fast enough to hit it; seen on v1.37.2 + containerd 2.4.2).
+  // retries the create fast enough to hit it; seen on the newest supported combination).
   const hookAway = (w: string) =>
     /cannot connect to \S*hook\.sock|no answer before the deadline/.test(w)
   const interruptedAdd = (w: string) => /failed \(add\): .*file exists/.test(w)
