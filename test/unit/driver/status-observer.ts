@@ -96,7 +96,7 @@ function observer(
   const obs = new StatusObserver({
     claims: {
       claim: uid => claims[uid],
-      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
+      refresh: async () => claims,
     },
     writer: {
       write: async (ref, devices) => {
@@ -184,7 +184,7 @@ t.test('drain waits for pending writes, bounded', async t => {
   const obs = new StatusObserver({
     claims: {
       claim: uid => claims[uid as 'u1'],
-      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
+      refresh: async () => claims,
     },
     writer: {
       write: async ref => {
@@ -238,7 +238,7 @@ t.test('writes of one claim are serialised and use the latest record', async t =
   const obs = new StatusObserver({
     claims: {
       claim: uid => claims[uid],
-      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
+      refresh: async () => claims,
     },
     writer: {
       write: async (_ref, devices) => {
@@ -273,7 +273,7 @@ t.test('reconcile derives the status from the state re-read after the claim read
       claim: uid => claims[uid],
       refresh: async () => {
         claims['u1'] = record([att({})])
-        return { apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }
+        return claims
       },
     },
     writer: {
