@@ -2,7 +2,7 @@
 // kube-apiserver: the reconcile re-applies this driver's status.devices entries of every held
 // claim when they are missing (a write lost to a crash), wiped by a user, or stale, keeps other
 // drivers' entries, leaves a correct status untouched (no write), and treats a deleted claim as
-// gone; a state change made by another instance (second StateStore on the same file) is picked up;
+// gone; a state change made by another instance (a second ClaimLedger on the same file) is picked up;
 // the status write that follows an attach is awaited by drain() (what shutdown does on SIGTERM).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
