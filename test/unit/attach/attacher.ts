@@ -7,7 +7,7 @@ import t from 'tap'
 import { CLAIM_UID_CNI_ARG } from '../../../src/attach/attachment-cni.js'
 import type { ResolvedPod } from '../../../src/attach/pod-resolver.js'
 import { CniPluginError } from '../../../src/errors.js'
-import { UID, claim, plan, pod, record, req, rig, seed } from './fixtures/attach-rig.js'
+import { UID, claim, plan, pod, record, req, rig, seed, until } from './fixtures/attach-rig.js'
 
 const signal = new AbortController().signal
 
@@ -306,7 +306,8 @@ t.test('same (claim, request) is serialised: two containers of one sandbox → o
   r.cni.addGate = new Promise(res => (open = res))
   const a = r.attacher.attach(req('c1'), signal)
   const b = r.attacher.attach(req('c2'), signal)
-  await new Promise(res => setTimeout(res, 10))
+  await until(() => r.cni.calls.length >= 1)
+  await new Promise(res => setTimeout(res, 30))
   t.equal(r.cni.calls.length, 1, 'second call waits for the first')
   open()
   const [ra, rb] = await Promise.all([a, b])
@@ -322,7 +323,7 @@ t.test('different claims run in parallel', async t => {
   r.cni.addGate = new Promise(res => (open = res))
   const a = r.attacher.attach(req('c1', 'attachment-0', 'a'), signal)
   const b = r.attacher.attach(req('c1', 'attachment-0', 'b'), signal)
-  await new Promise(res => setTimeout(res, 10))
+  await until(() => r.cni.maxInFlight >= 2)
   t.equal(r.cni.maxInFlight, 2)
   open()
   await Promise.all([a, b])
