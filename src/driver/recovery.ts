@@ -11,13 +11,13 @@
  *
  * Another plugin instance may be working on the same node (the old pod of a rolling update, until
  * it is told to stop): it may prepare or unprepare claims while this runs. So the state is re-read
- * (`state()` refreshes) after the CDI specs are listed, an orphan is a spec whose claim is absent
+ * (`claims()` refreshes) after the CDI specs are listed, an orphan is a spec whose claim is absent
  * from that later read (a claim is recorded before its spec is written), and CNI GC over the whole
  * result cache is skipped while such an instance is live (`peerLive`).
  */
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { ClaimRecord, PluginState } from '../state/state-types.js'
+import type { ClaimsView } from '../state/claim-ledger.js'
 
 export interface RecoverySpecs {
   exists(claimUid: string): Promise<boolean>
@@ -57,14 +57,14 @@ export interface RecoveryReport {
  * spec re-written by recovery while another instance unprepared its claim does not stay.
  */
 export async function sweepOrphanSpecs(opts: {
-  readonly state: () => Promise<PluginState>
+  readonly claims: () => Promise<ClaimsView>
   readonly specs: Pick<RecoverySpecs, 'listClaimUids' | 'remove'>
 }): Promise<{ removed: string[]; errors: string[] }> {
   const removed: string[] = []
   const errors: string[] = []
   try {
     const listed = await opts.specs.listClaimUids()
-    const now = (await opts.state()).claims
+    const now = await opts.claims()
     for (const uid of listed) {
       if (now[uid] !== undefined) continue
       try {
@@ -81,15 +81,15 @@ export async function sweepOrphanSpecs(opts: {
 }
 
 export async function recover(opts: {
-  /** The state, freshly re-read from the file. */
-  readonly state: () => Promise<PluginState>
+  /** Every recorded claim, freshly re-read from the file (`ClaimLedger.refresh`). */
+  readonly claims: () => Promise<ClaimsView>
   readonly specs: RecoverySpecs
   readonly gc: RecoveryGc
   readonly logger: Logger
   /** Whether another instance of the plugin is live on this node; default none. */
   readonly peerLive?: () => Promise<boolean>
 }): Promise<RecoveryReport> {
-  const claims: Readonly<Record<string, ClaimRecord>> = (await opts.state()).claims
+  const claims = await opts.claims()
   const specsRewritten: string[] = []
   const specsRemoved: string[] = []
   const errors: string[] = []

@@ -10,6 +10,9 @@
  * depends on what is recorded (attach, detach, prepare, unprepare, recovery, status reconcile) first
  * calls `refresh()`, which re-reads the file when its identity (inode, size, mtime) changed. The
  * file is only ever replaced by rename, so a read without the lock sees a whole document.
+ *
+ * Only the claim ledger (claim-ledger.ts) uses this store: it owns what a change of a claim record
+ * may be; everything else reads and changes claims through the ledger's named transitions.
  */
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
