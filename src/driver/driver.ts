@@ -57,12 +57,13 @@ import { pluginSocketPaths } from '../kubelet/plugin-sockets.js'
 import type { Logger } from '../logger.js'
 import { HttpServer } from '../observability/http-server.js'
 import { MeasuredExec } from '../observability/measured-exec.js'
+import { MeasuredStatusClient } from '../observability/measured-status-client.js'
 import type { Metrics } from '../observability/metrics.js'
 import { systemClock } from '../slices/clock.js'
 import { hostInterfaceIndex, poolDevices } from '../slices/device-builder.js'
 import { kubeSliceClient } from '../slices/kube-slice-client.js'
 import { SlicePublisher } from '../slices/slice-publisher.js'
-import { StateStore } from '../state/store.js'
+import { StateStore, type StateUpdateObserver } from '../state/store.js'
 import { ClaimStatusWriter } from '../status/claim-status.js'
 import { kubeStatusClient } from '../status/kube-status-client.js'
 import { PodEventRecorder } from '../status/pod-events.js'
@@ -106,6 +107,15 @@ function attachMetrics(m: Metrics): AttachMetrics {
   }
 }
 
+function stateMetrics(m: Metrics): StateUpdateObserver {
+  return {
+    observeUpdate: t => {
+      for (const phase of ['queue', 'lock', 'write', 'total'] as const)
+        m.stateWriteDuration.observe({ phase }, t[phase])
+    },
+  }
+}
+
 export class Driver {
   readonly #o: DriverOptions
   #store: StateStore | undefined
@@ -129,6 +139,7 @@ export class Driver {
     const store = await StateStore.open({
       dir: c.stateDir,
       logger: logger.child({ component: 'state' }),
+      observer: stateMetrics(metrics),
     })
     this.#store = store
     const specs = new CdiSpecWriter({
@@ -157,7 +168,7 @@ export class Driver {
     const observer = new StatusObserver({
       claims: store,
       writer: new ClaimStatusWriter({
-        client: statusClient,
+        client: new MeasuredStatusClient(statusClient, metrics.statusWriteDuration),
         driverName: c.driverName,
         clock: systemClock,
         logger: logger.child({ component: 'claim-status' }),
