@@ -102,6 +102,20 @@ export function subtract(after: Histogram, before: Histogram): Histogram {
   }
 }
 
+/** Two histograms of the same bucket layout added up (e.g. one stage over several rounds). */
+export function add(a: Histogram, b: Histogram): Histogram {
+  const buckets = new Map(a.buckets)
+  for (const [le, c] of b.buckets) buckets.set(le, (buckets.get(le) ?? 0) + c)
+  return {
+    buckets: [...buckets.entries()].sort((x, y) => x[0] - y[0]),
+    sum: a.sum + b.sum,
+    count: a.count + b.count,
+  }
+}
+
+/** The histogram with no observations (the identity of {@link add}). */
+export const EMPTY: Histogram = { buckets: [], sum: 0, count: 0 }
+
 /** Mean observation, or null for an empty histogram. */
 export function mean(h: Histogram): number | null {
   return h.count > 0 ? h.sum / h.count : null

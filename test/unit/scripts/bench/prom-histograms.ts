@@ -4,6 +4,8 @@
 import t from 'tap'
 import { Histogram as PromHistogram, Registry } from 'prom-client'
 import {
+  EMPTY,
+  add,
   histogram,
   mean,
   parseSamples,
@@ -73,6 +75,9 @@ t.test('select, sum and subtract', async t => {
   const after = histogram(all, 'h_seconds')
   t.same(subtract(after, before), histogram(all, 'h_seconds', { op: 'a' }))
   t.same(subtract(before, histogram(all, 'h_seconds', { op: 'z' })), before, 'from nothing')
+  t.same(add(histogram(all, 'h_seconds', { op: 'a' }), before), after, 'add undoes subtract')
+  t.same(add(EMPTY, before), before, 'empty on the left')
+  t.same(add(before, EMPTY), before, 'empty on the right')
   t.equal(mean(histogram(all, 'h_seconds', { op: 'a' })), 1.875)
   t.equal(mean(histogram(all, 'h_seconds', { op: 'z' })), null)
 })
