@@ -381,6 +381,7 @@ async function runRound(pair, withClaims) {
   const before = await scrape()
   const ready = new Map()
   let watchError
+  let stopped = false
   let t0 = 0
   const controller = await new Watch(kc).watch(
     `/api/v1/namespaces/${NS}/pods`,
@@ -391,7 +392,8 @@ async function runRound(pair, withClaims) {
       ready.set(uid, performance.now() - t0)
     },
     err => {
-      if (err && err.name !== 'AbortError' && ready.size < n) watchError = err
+      // Ended by the server or an error before every pod was seen: the round cannot finish.
+      if (!stopped && ready.size < n) watchError = err ?? new Error('closed by the server')
     },
   )
   let readyMs
@@ -431,6 +433,7 @@ async function runRound(pair, withClaims) {
       }
     }
   } finally {
+    stopped = true
     controller.abort()
   }
   const atPeak = await scrape()
