@@ -374,28 +374,70 @@ async function scaledDown(deployment, withClaims) {
   )
 }
 
+/**
+ * Watch the deployment's pods from now on, calling `onPod` for every added or modified pod. The
+ * client ends a watch after 30 s without events (pods waiting on a slow claim send none), and
+ * the server ends them at will: each end re-watches from the last resourceVersion seen, so no
+ * event is missed or replayed. `error` is set when a watch cannot be re-established.
+ */
+async function watchPods(deployment, onPod) {
+  const list = await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${deployment}` })
+  const state = { error: undefined, stop: () => undefined }
+  let rv = list.metadata?.resourceVersion
+  let stopped = false
+  let controller
+  const start = async () => {
+    controller = await new Watch(kc).watch(
+      `/api/v1/namespaces/${NS}/pods`,
+      { labelSelector: `app=${deployment}`, resourceVersion: rv, allowWatchBookmarks: true },
+      (type, obj) => {
+        if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion
+        if (type === 'ADDED' || type === 'MODIFIED') onPod(obj)
+        if (type === 'ERROR') state.error = new Error(obj?.message ?? 'watch ERROR event')
+      },
+      err => {
+        if (stopped || state.error) return
+        if (err && err.name !== 'TimeoutError') state.error = err
+        else start().catch(e => (state.error = e))
+      },
+    )
+  }
+  await start()
+  state.stop = () => {
+    stopped = true
+    controller?.abort()
+  }
+  return state
+}
+
+/** What a stuck round looks like: pods, claims, recent events and the plugin's log tail. */
+async function diagnostics() {
+  const show = async (what, args) =>
+    log(`${what}:\n${await kubectl(args).catch(e => String(e.stderr ?? e))}`)
+  await show('pods', ['get', 'pods,resourceclaims', '-n', NS, '-o', 'wide'])
+  await show('events', ['get', 'events', '-n', NS, '--sort-by=.lastTimestamp'])
+  await show('plugin log', [
+    'logs',
+    '-n',
+    SYSTEM_NS,
+    '-l',
+    'app.kubernetes.io/name=network-dra',
+    '--tail=60',
+  ])
+}
+
 /** One round: scale `deployment` 0 → n, time every pod's Ready, then back to 0. */
 async function runRound(pair, withClaims) {
   const deployment = withClaims ? 'bench-with' : 'bench-without'
   const n = opts.pods
   const before = await scrape()
   const ready = new Map()
-  let watchError
-  let stopped = false
   let t0 = 0
-  const controller = await new Watch(kc).watch(
-    `/api/v1/namespaces/${NS}/pods`,
-    { labelSelector: `app=${deployment}` },
-    (type, pod) => {
-      const uid = pod?.metadata?.uid
-      if (t0 === 0 || type === 'DELETED' || !uid || ready.has(uid) || !isReady(pod)) return
-      ready.set(uid, performance.now() - t0)
-    },
-    err => {
-      // Ended by the server or an error before every pod was seen: the round cannot finish.
-      if (!stopped && ready.size < n) watchError = err ?? new Error('closed by the server')
-    },
-  )
+  const watch = await watchPods(deployment, pod => {
+    const uid = pod?.metadata?.uid
+    if (t0 === 0 || !uid || ready.has(uid) || !isReady(pod)) return
+    ready.set(uid, performance.now() - t0)
+  })
   let readyMs
   let allReadyMs
   let statusMs = null
@@ -407,7 +449,7 @@ async function runRound(pair, withClaims) {
       `${n} pods of ${deployment} Ready`,
       opts.timeout * 1000,
       async () => {
-        if (watchError) throw new Error(`pod watch ended: ${String(watchError)}`)
+        if (watch.error) throw new Error(`pod watch failed: ${String(watch.error)}`)
         return ready.size >= n ? true : undefined
       },
       50,
@@ -432,9 +474,11 @@ async function runRound(pair, withClaims) {
         log(`${err.message}: ${statusOk}/${n} claims have their status`)
       }
     }
+  } catch (err) {
+    await diagnostics()
+    throw err
   } finally {
-    stopped = true
-    controller.abort()
+    watch.stop()
   }
   const atPeak = await scrape()
   await scaledDown(deployment, withClaims)
