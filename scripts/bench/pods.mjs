@@ -482,6 +482,16 @@ async function runRound(pair, withClaims) {
   }
   const atPeak = await scrape()
   await scaledDown(deployment, withClaims)
+  if (withClaims) {
+    // The kubelet unprepares after the pods are gone: wait for it, so the round's window holds
+    // every unprepare and CNI DEL, and a claim left prepared shows.
+    await waitFor(
+      'every claim unprepared',
+      2 * MINUTE,
+      async () => (gauge(await scrape(), 'network_dra_prepared_claims') === 0 ? true : undefined),
+      1000,
+    ).catch(err => log(err.message))
+  }
   await sleep(2000)
   const after = await scrape()
   const stages = Object.fromEntries(
