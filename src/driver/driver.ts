@@ -62,12 +62,14 @@ import { pluginSocketPaths } from '../kubelet/plugin-sockets.js'
 import type { Logger } from '../logger.js'
 import { HttpServer } from '../observability/http-server.js'
 import { MeasuredExec } from '../observability/measured-exec.js'
+import { MeasuredStatusClient } from '../observability/measured-status-client.js'
 import type { Metrics } from '../observability/metrics.js'
 import { systemClock } from '../slices/clock.js'
 import { hostInterfaceIndex, poolDevices } from '../slices/device-builder.js'
 import { kubeSliceClient } from '../slices/kube-slice-client.js'
 import { SlicePublisher } from '../slices/slice-publisher.js'
 import { ClaimLedger } from '../state/claim-ledger.js'
+import type { StateUpdateObserver } from '../state/store.js'
 import { ClaimStatusWriter } from '../status/claim-status.js'
 import { kubeStatusClient } from '../status/kube-status-client.js'
 import { PodEventRecorder } from '../status/pod-events.js'
@@ -111,6 +113,15 @@ function attachMetrics(m: Metrics): AttachMetrics {
   }
 }
 
+function stateMetrics(m: Metrics): StateUpdateObserver {
+  return {
+    observeUpdate: t => {
+      for (const phase of ['queue', 'lock', 'write', 'total'] as const)
+        m.stateWriteDuration.observe({ phase }, t[phase])
+    },
+  }
+}
+
 export class Driver {
   readonly #o: DriverOptions
   #ledger: ClaimLedger | undefined
@@ -134,6 +145,7 @@ export class Driver {
     const ledger = await ClaimLedger.open({
       dir: c.stateDir,
       logger: logger.child({ component: 'state' }),
+      observer: stateMetrics(metrics),
     })
     this.#ledger = ledger
     const specs = new CdiSpecWriter({
@@ -162,7 +174,7 @@ export class Driver {
     const observer = new StatusObserver({
       claims: ledger,
       writer: new ClaimStatusWriter({
-        client: statusClient,
+        client: new MeasuredStatusClient(statusClient, metrics.statusWriteDuration),
         driverName: c.driverName,
         clock: systemClock,
         logger: logger.child({ component: 'claim-status' }),

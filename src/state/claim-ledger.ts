@@ -19,7 +19,7 @@
  * decision that depends on a record first calls `refresh()` (cheap: one stat when nothing changed).
  */
 import type { Logger } from '../logger.js'
-import { StateStore } from './store.js'
+import { StateStore, type StateUpdateObserver } from './store.js'
 import type { AttachmentRecord, ClaimRecord } from './state-types.js'
 
 /** All recorded claims by UID, as last read or written; deeply frozen. */
@@ -45,6 +45,8 @@ export interface ClaimLedgerOptions {
   readonly lockStaleMs?: number
   /** Wall clock for `preparedAt` / `updatedAt`; injected for tests. */
   readonly now?: () => Date
+  /** Told how long each state update waited and took (see `StateStoreOptions.observer`). */
+  readonly observer?: StateUpdateObserver
 }
 
 function samePlanSlot(a: Pick<AttachmentRecord, 'request' | 'device'>, b: typeof a): boolean {
@@ -75,6 +77,7 @@ export class ClaimLedger {
       ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
       ...(opts.lockTimeoutMs !== undefined ? { lockTimeoutMs: opts.lockTimeoutMs } : {}),
       ...(opts.lockStaleMs !== undefined ? { lockStaleMs: opts.lockStaleMs } : {}),
+      ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     })
     return new ClaimLedger(store, opts.now ?? (() => new Date()))
   }
