@@ -4,21 +4,13 @@
 // The claim records are the real ClaimLedger on a temporary directory.
 import t, { type Test } from 'tap'
 import { KeyedLock } from '../../../src/util/keyed-lock.js'
-import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
 import { PrepareService } from '../../../src/driver/prepare-service.js'
 import { silentLogger } from '../../../src/logger.js'
 import { ClaimLedger } from '../../../src/state/claim-ledger.js'
 import { FakeClaimReader, FakeDetacher, FakePlanner, FakeSpecs } from '../../fakes/prepare-fakes.js'
+import { macvlanPlan } from '../../lib/ledger-seed.js'
 
-const plan = (device: string, request = 'net'): AttachmentPlan => ({
-  request,
-  pool: 'node-1',
-  device,
-  networkConfig: { cniVersion: '1.0.0', name: 'n', plugins: [{ type: 'macvlan' }] },
-  ifName: 'net1',
-  capabilityArgs: {},
-  cniArgs: [],
-})
+const plan = macvlanPlan
 const claim = (ns: string, name: string, uid: string) => ({
   metadata: { namespace: ns, name, uid },
 })

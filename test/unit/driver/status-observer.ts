@@ -7,23 +7,14 @@ import t, { type Test } from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
 import { StatusObserver, deviceStatuses } from '../../../src/driver/status-observer.js'
 import { silentLogger } from '../../../src/logger.js'
 import { ClaimLedger } from '../../../src/state/claim-ledger.js'
 import type { AttachmentRecord, ClaimRecord } from '../../../src/state/state-types.js'
 import type { DeviceStatus } from '../../../src/status/claim-status.js'
-import { seedClaim } from '../../lib/ledger-seed.js'
+import { macvlanPlan, seedClaim } from '../../lib/ledger-seed.js'
 
-const plan = (device: string): AttachmentPlan => ({
-  request: 'net',
-  pool: 'node-1',
-  device,
-  networkConfig: { cniVersion: '1.0.0', name: 'n', plugins: [{ type: 'macvlan' }] },
-  ifName: 'net1',
-  capabilityArgs: {},
-  cniArgs: [],
-})
+const plan = macvlanPlan
 
 const att = (over: Partial<AttachmentRecord>): AttachmentRecord => ({
   sandboxId: 'sb1',
