@@ -8,9 +8,10 @@
  * - `detached`     recorded attachments were DELeted (or were never made);
  * - `dropped`      the claim was unprepared (after its attachments and CDI spec are gone).
  *
- * Each transition is one read-modify-write of the state file under the store's cross-process lock,
- * re-reading the file first, so two plugin instances sharing it (a rolling update) never lose each
- * other's writes. The durable format is the store's (`network-dra.state/v1`, atomic, versioned);
+ * Each transition is a read-modify-write of the state file under the store's cross-process lock,
+ * on what the file holds at that moment, so two plugin instances sharing it (a rolling update)
+ * never lose each other's writes; concurrent transitions share one write (the store's group
+ * commit) and each resolves once its change is durable. The durable format is the store's (`network-dra.state/v1`, atomic, versioned);
  * the ledger adds the rules: one attachment record per (request, device), an attachment always
  * belongs to a recorded plan, an attached record carries its CNI result and a failed one its error,
  * and every change is stamped by one clock.

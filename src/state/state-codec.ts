@@ -86,9 +86,9 @@ const documentSchema = {
   },
 } as const
 
-const validateDocument = new Ajv({ allErrors: true, strict: true }).compile<PluginState>(
-  documentSchema,
-)
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validateDocument = ajv.compile<PluginState>(documentSchema)
+const validateClaim = ajv.compile<ClaimRecord>(claimSchema)
 
 /** The state of a node with no prepared claims (what a missing file means). */
 export function emptyState(): PluginState {
@@ -114,7 +114,7 @@ function claimKeyProblem(claims: Readonly<Record<string, ClaimRecord>>): string 
  * Check an already-parsed document; returns it typed or throws `NDRA_STATE_CORRUPT` naming
  * `source` (the file path) and what is wrong.
  */
-export function checkStateDocument(doc: unknown, source: string): PluginState {
+function checkStateDocument(doc: unknown, source: string): PluginState {
   const corrupt = (why: string) =>
     new DriverError('NDRA_STATE_CORRUPT', `state file ${source} is not usable: ${why}`)
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
@@ -131,6 +131,24 @@ export function checkStateDocument(doc: unknown, source: string): PluginState {
   const keyProblem = claimKeyProblem(doc.claims)
   if (keyProblem !== undefined) throw corrupt(keyProblem)
   return doc
+}
+
+/**
+ * Check one claim record about to be stored under `key` (what a whole-document check would say
+ * about it); throws `NDRA_STATE_CORRUPT` naming `source` and what is wrong.
+ */
+export function checkClaimRecord(key: string, record: unknown, source: string): ClaimRecord {
+  const corrupt = (why: string) =>
+    new DriverError('NDRA_STATE_CORRUPT', `state file ${source} is not usable: ${why}`)
+  if (!validateClaim(record)) {
+    const errors = (validateClaim.errors ?? []).map(e => ({
+      ...e,
+      instancePath: `/claims/${key}${e.instancePath}`,
+    }))
+    throw corrupt(describe(errors))
+  }
+  if (record.uid !== key) throw corrupt(`claim stored under "${key}" has uid "${record.uid}"`)
+  return record
 }
 
 /** Parse the bytes of a state file; throws `NDRA_STATE_CORRUPT` on bad JSON or a bad document. */

@@ -3,7 +3,10 @@
  * plugin data directory). Every change is a read-modify-write under an in-process queue plus a
  * cross-process file lock, re-reading the file under the lock, so two plugin instances on one
  * node (DaemonSet rolling update with maxSurge) never lose each other's writes; the file is
- * replaced atomically so a crash never leaves it torn.
+ * replaced atomically so a crash never leaves it torn. Updates that pile up while a write is in
+ * flight are committed together (group commit: one lock, one re-read check, one atomic replace),
+ * so a burst of claims costs a few writes, not one per change; records are kept frozen and only
+ * the ones a change touches are copied and checked.
  *
  * The in-memory snapshot is what this instance last read or wrote. While another instance shares the
  * file (the overlap of a rolling update), it may have changed the file since: every decision that
@@ -21,7 +24,7 @@ import { lock } from 'proper-lockfile'
 import { DriverError, errorMessage } from '../errors.js'
 import { isErrno, writeFileAtomic } from '../fs/write-file-atomic.js'
 import { silentLogger, type Logger } from '../logger.js'
-import { checkStateDocument, decodeState, emptyState, encodeState } from './state-codec.js'
+import { checkClaimRecord, decodeState, emptyState, encodeState } from './state-codec.js'
 import type { ClaimRecord, PluginState } from './state-types.js'
 
 /** Name of the state file inside the state directory. */
@@ -68,6 +71,21 @@ export interface StateUpdateObserver {
   observeUpdate(timings: StateUpdateTimings): void
 }
 
+/** One caller of `update` waiting for its batch. */
+interface PendingUpdate {
+  readonly fn: (claims: Record<string, ClaimRecord>) => unknown
+  /** `performance.now()` at the call (queue time). */
+  readonly called: number
+  readonly resolve: (value: unknown) => void
+  readonly reject: (reason: unknown) => void
+}
+
+/** The held cross-process lock; `compromised` is set when it was taken over meanwhile. */
+interface Lease {
+  release: () => Promise<void>
+  compromised?: DriverError
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)
@@ -94,6 +112,10 @@ export class StateStore {
   readonly #observer: StateUpdateObserver | undefined
   #state: PluginState
   #queue: Promise<unknown> = Promise.resolve()
+  /** Updates waiting for the next batch, in call order. */
+  readonly #pending: PendingUpdate[] = []
+  /** Whether a batch is already chained on `#queue` (it takes every pending update when it runs). */
+  #batchQueued = false
   #closed = false
   /** Identity of the file behind `#state` (undefined: not read from a file yet / no file). */
   #fileId: string | undefined
@@ -160,20 +182,33 @@ export class StateStore {
   }
 
   /**
-   * Apply `fn` to a mutable copy of the claims freshly read from disk under the file lock, then
-   * persist the result atomically. `fn` must be synchronous and may throw to abort (nothing is
-   * written); its return value is passed through. Updates of one instance run one at a time.
-   * Throws `NDRA_STATE_LOCK` when the lock cannot be had in time and `NDRA_STATE_CORRUPT` when the
-   * file on disk is not usable.
+   * Apply `fn` to a copy of the claims map freshly read under the file lock, then persist the
+   * result atomically. `fn` must be synchronous; it may add, replace or delete entries of the map,
+   * but the records in it are frozen (a changed record is a new object), and it may throw to abort
+   * (its change is discarded). Its return value is passed through.
+   *
+   * Updates that arrive while a write is in flight are applied together, in call order, under one
+   * lock and one atomic replace (group commit): each sees the changes of the ones before it, and
+   * each one's promise settles only after the write that holds its change is durable. Throws
+   * `NDRA_STATE_LOCK` when the lock cannot be had in time and `NDRA_STATE_CORRUPT` when the file on
+   * disk is not usable.
    */
   update<T>(fn: (claims: Record<string, ClaimRecord>) => T): Promise<T> {
     if (this.#closed) {
       return Promise.reject(new DriverError('NDRA_SHUTTING_DOWN', 'state store is closed'))
     }
-    const called = performance.now()
-    const run = this.#queue.then(() => this.#updateLocked(fn, called))
-    this.#queue = run.catch(() => undefined)
-    return run
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({
+        fn,
+        called: performance.now(),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      })
+      if (!this.#batchQueued) {
+        this.#batchQueued = true
+        this.#queue = this.#queue.then(() => this.#commitBatch())
+      }
+    })
   }
 
   /** Wait for queued updates to finish and refuse new ones. */
@@ -182,57 +217,83 @@ export class StateStore {
     await this.#queue
   }
 
-  async #updateLocked<T>(
-    fn: (claims: Record<string, ClaimRecord>) => T,
-    called: number,
-  ): Promise<T> {
+  /** Run every pending update under one lock and one write; never rejects (callers are told). */
+  async #commitBatch(): Promise<void> {
+    this.#batchQueued = false
+    const batch = this.#pending.splice(0)
     const dequeued = performance.now()
-    const lease = await this.#acquire()
+    let lease: Lease
+    try {
+      lease = await this.#acquire()
+    } catch (err: unknown) {
+      for (const u of batch) u.reject(err)
+      return
+    }
     const locked = performance.now()
     try {
-      const current = await readState(this.#path)
-      const claims = structuredClone(current.claims) as Record<string, ClaimRecord>
-      const result = fn(claims)
-      if (isThenable(result)) {
-        throw new DriverError('NDRA_INTERNAL', 'state update callback must be synchronous')
-      }
-      const next = { ...current, claims }
-      const before = encodeState(current)
-      const text = encodeState(next)
-      if (text !== before) {
-        // Check what we are about to persist: a bad record must fail this update, not the next start.
+      const current = await this.#readUnderLock()
+      let claims = current.claims
+      const outcomes: { ok: boolean; value: unknown }[] = []
+      for (const u of batch) {
+        const draft: Record<string, ClaimRecord> = { ...claims }
         try {
-          checkStateDocument(JSON.parse(text), this.#path)
+          const value = u.fn(draft)
+          if (isThenable(value)) {
+            throw new DriverError('NDRA_INTERNAL', 'state update callback must be synchronous')
+          }
+          if (changedRecords(claims, draft, this.#path)) claims = draft
+          outcomes.push({ ok: true, value })
         } catch (err: unknown) {
-          throw new DriverError('NDRA_INTERNAL', `refusing to write state: ${errorMessage(err)}`, {
-            cause: err,
-          })
+          outcomes.push({ ok: false, value: err })
         }
-        if (lease.compromised !== undefined) throw lease.compromised
-        await writeFileAtomic(this.#path, text, { mode: STATE_FILE_MODE })
       }
-      this.#fileId = await fileIdentity(this.#path)
-      this.#state = deepFreeze(JSON.parse(text) as PluginState)
+      if (claims !== current.claims) {
+        const next: PluginState = { ...current, claims }
+        if (lease.compromised !== undefined) throw lease.compromised
+        await writeFileAtomic(this.#path, encodeState(next), { mode: STATE_FILE_MODE })
+        this.#fileId = await fileIdentity(this.#path)
+        this.#state = deepFreeze(next)
+      }
       const written = performance.now()
       await lease.release()
-      this.#observer?.observeUpdate({
-        queue: (dequeued - called) / 1000,
-        lock: (locked - dequeued) / 1000,
-        write: (written - locked) / 1000,
-        total: (performance.now() - called) / 1000,
+      batch.forEach((u, i) => {
+        const outcome = outcomes[i] as { ok: boolean; value: unknown }
+        if (outcome.ok) {
+          this.#observer?.observeUpdate({
+            queue: (dequeued - u.called) / 1000,
+            lock: (locked - dequeued) / 1000,
+            write: (written - locked) / 1000,
+            total: (performance.now() - u.called) / 1000,
+          })
+          u.resolve(outcome.value)
+        } else {
+          u.reject(outcome.value)
+        }
       })
-      return result
     } catch (err: unknown) {
       await lease.release()
-      throw err
+      for (const u of batch) u.reject(err)
     }
   }
 
+  /**
+   * The state on disk, under the lock: the snapshot itself when the file is still the one this
+   * instance last read or wrote (one stat), else the file re-read and frozen.
+   */
+  async #readUnderLock(): Promise<PluginState> {
+    const id = await fileIdentity(this.#path)
+    if (id !== this.#fileId) {
+      this.#state = deepFreeze(await readState(this.#path))
+      this.#fileId = id
+    }
+    return this.#state
+  }
+
   /** Take the cross-process lock, retrying with capped backoff until the deadline. */
-  async #acquire(): Promise<{ release: () => Promise<void>; compromised?: DriverError }> {
+  async #acquire(): Promise<Lease> {
     const deadline = Date.now() + this.#lockTimeoutMs
     let delay = RETRY_FIRST_MS
-    const lease: { release: () => Promise<void>; compromised?: DriverError } = {
+    const lease: Lease = {
       release: () => Promise.resolve(),
     }
     for (;;) {
@@ -284,6 +345,32 @@ export class StateStore {
       this.#logger.warn({ err, lock: this.#lockPath }, 'releasing state lock failed')
     }
   }
+}
+
+/**
+ * Whether `draft` (a callback's copy of `before`) differs from it. Every added or replaced record
+ * is swapped in `draft` for its JSON form (what a re-read of the file gives: no `undefined`, no
+ * object shared with the caller) and checked, so a bad record fails its own update, not the next
+ * start (`NDRA_INTERNAL`).
+ */
+function changedRecords(
+  before: Readonly<Record<string, ClaimRecord>>,
+  draft: Record<string, ClaimRecord>,
+  path: string,
+): boolean {
+  let changed = Object.keys(before).some(uid => !Object.hasOwn(draft, uid))
+  for (const [uid, rec] of Object.entries(draft)) {
+    if (Object.hasOwn(before, uid) && before[uid] === rec) continue
+    changed = true
+    try {
+      draft[uid] = checkClaimRecord(uid, JSON.parse(JSON.stringify(rec)) as unknown, path)
+    } catch (err: unknown) {
+      throw new DriverError('NDRA_INTERNAL', `refusing to write state: ${errorMessage(err)}`, {
+        cause: err,
+      })
+    }
+  }
+  return changed
 }
 
 /** `ino:size:mtimeNs` of the file, or undefined when it does not exist. */
