@@ -16,6 +16,7 @@ import {
   type StateUpdateTimings,
 } from '../../../src/state/store.js'
 import { attachmentRecord, claimRecord } from './fixtures/records.js'
+import type { ClaimRecord } from '../../../src/state/state-types.js'
 
 const childScript = fileURLToPath(new URL('./fixtures/store-writer.ts', import.meta.url))
 
@@ -423,7 +424,7 @@ t.test('group commit: concurrent updates share writes, in call order, each isola
 t.test('a stored record is a copy: the caller keeps a mutable object of its own', async t => {
   const dir = t.testdir()
   const s = await StateStore.open({ dir })
-  const mine = claimRecord('u1')
+  const mine: { -readonly [K in keyof ClaimRecord]: ClaimRecord[K] } = claimRecord('u1')
   await s.update(c => {
     c.u1 = mine
   })
