@@ -94,7 +94,9 @@ t.test('body: the state is embedded as is, first, and cannot override the fields
       attachBody({ claimUid: 'u"\n', request: 'r', device: 'd', ociState: enc.encode(c.state) }),
     )
     if (!c.parses) {
-      t.throws(() => JSON.parse(text), c.state)
+      t.throws(() => {
+        JSON.parse(text)
+      }, c.state)
       continue
     }
     const doc = JSON.parse(text) as Record<string, unknown>

@@ -49,7 +49,12 @@ const opts = (socketPath: string, signal = new AbortController().signal): PostOp
 t.test('round trip: path, headers and body arrive; status and body come back', async t => {
   const seen: { url: unknown; method: unknown; extra: unknown; body: string }[] = []
   const path = await serve(t, (req, body, res) => {
-    seen.push({ url: req.url, method: req.method, extra: req.headers['x-extra'], body: `${body}` })
+    seen.push({
+      url: req.url,
+      method: req.method,
+      extra: req.headers['x-extra'],
+      body: body.toString(),
+    })
     res.writeHead(req.url === '/v1/attach' ? 201 : 404)
     res.end('reply')
   })
@@ -79,7 +84,10 @@ t.test('failures keep their code', async t => {
   ]
   for (const c of cases) {
     const ac = new AbortController()
-    if (c.abortMs) setTimeout(() => ac.abort(), c.abortMs)
+    if (c.abortMs)
+      setTimeout(() => {
+        ac.abort()
+      }, c.abortMs)
     await t.rejects(
       postUnix(opts(c.path, ac.signal)),
       { name: 'TransportError', code: c.code },
