@@ -8,6 +8,7 @@
  */
 import {
   ABORTED,
+  NOT_HTTP1,
   TransportError,
   postUnix,
   type PostOptions,
@@ -52,7 +53,18 @@ export type AttachOutcome =
 export const BACKOFF_INITIAL_MS = 25
 export const BACKOFF_MAX_MS = 200
 
-const RETRYABLE_TRANSPORT = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAGAIN'])
+/**
+ * Codes worth a retry: the plugin is absent or restarting, or (NOT_HTTP1) a plugin of the previous
+ * release still holds the socket for the moment its successor needs to take it over.
+ */
+const RETRYABLE_TRANSPORT = new Set([
+  'ENOENT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EAGAIN',
+  NOT_HTTP1,
+])
 
 /** Whether a transport failure may heal by itself (plugin restarting) and so deserves a retry. */
 export function isRetryableTransport(code: string): boolean {
@@ -128,6 +140,9 @@ export function decodeReply(body: Uint8Array): Reply {
 function describeTransport(err: TransportError, socketPath: string): string {
   if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
     return `cannot connect to ${socketPath} (${err.code}); is the network-dra plugin running on this node?`
+  }
+  if (err.code === NOT_HTTP1) {
+    return `the plugin on ${socketPath} does not speak the hook contract v1 (HTTP/1.1); a plugin of an older release during an upgrade? (${err.code})`
   }
   return `${err.message} (${err.code})`
 }

@@ -18,6 +18,13 @@ export class TransportError extends Error {
 /** `code` of a TransportError raised because the caller's signal fired. */
 export const ABORTED = 'ABORTED'
 
+/**
+ * `code` when the other end answered something that is not HTTP/1.1: bun's fetch says
+ * `Malformed_HTTP_Response`, node:http's parser `HPE_…`. In practice that is a plugin of an older
+ * release still holding the socket during an upgrade (it spoke gRPC over HTTP/2).
+ */
+export const NOT_HTTP1 = 'EPROTO'
+
 /** One POST. */
 export interface PostOptions {
   readonly socketPath: string
@@ -39,6 +46,7 @@ export type Poster = (opts: PostOptions) => Promise<PostResult>
 
 function codeOf(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
+    if (err.code === 'Malformed_HTTP_Response' || err.code.startsWith('HPE_')) return NOT_HTTP1
     return err.code
   }
   return 'EUNKNOWN'

@@ -112,7 +112,7 @@ t.test('retries while the plugin restarts, with growing capped backoff', async t
     new TransportError('x', 'ECONNRESET'),
     new TransportError('x', 'EPIPE'),
     { status: 503, body: new Uint8Array(0) },
-    new TransportError('x', 'EAGAIN'),
+    new TransportError('x', 'EPROTO'),
     OK,
   ])
   const r = await h.run
@@ -185,6 +185,11 @@ const finals: { name: string; step: Step; reason: RegExp }[] = [
     reason: /malformed reply from plugin: no boolean "ok"/,
   },
   {
+    name: 'unknown transport failure',
+    step: new TransportError('HTTP status 415', 'ESOMETHING'),
+    reason: /HTTP status 415 \(ESOMETHING\)/,
+  },
+  {
     name: 'permission denied',
     step: new TransportError('connect EACCES', 'EACCES'),
     reason: /EACCES/,
@@ -241,9 +246,9 @@ t.test('real timer aborts a call that hangs past the deadline', async t => {
 })
 
 t.test('retryable codes', async t => {
-  for (const c of ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAGAIN']) {
+  for (const c of ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAGAIN', 'EPROTO']) {
     t.ok(isRetryableTransport(c), c)
   }
-  for (const c of ['EACCES', 'EPROTO', 'ABORTED', 'EUNKNOWN', 'ETIMEDOUT'])
+  for (const c of ['EACCES', 'ABORTED', 'EUNKNOWN', 'ETIMEDOUT'])
     t.notOk(isRetryableTransport(c), c)
 })

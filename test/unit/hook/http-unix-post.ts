@@ -76,10 +76,17 @@ t.test('failures keep their code', async t => {
     res.socket?.destroy()
   })
   const hang = await serve(t, () => undefined)
+  // An HTTP/2-only server (what the previous release's plugin was) answers with binary frames.
+  const h2 = join(d, 'h2.sock')
+  const { createServer: createH2 } = await import('node:http2')
+  const h2server = createH2()
+  await new Promise<void>(r => h2server.listen(h2, r))
+  t.teardown(() => h2server.close())
   const cases = [
     { name: 'missing socket', path: join(d, 'none.sock'), code: 'ENOENT' },
     { name: 'nobody listening', path: stale, code: 'ECONNREFUSED' },
     { name: 'connection reset', path: reset, code: 'ECONNRESET' },
+    { name: 'not HTTP/1.1 (an HTTP/2 server)', path: h2, code: 'EPROTO' },
     { name: 'aborted by the caller', path: hang, code: ABORTED, abortMs: 50 },
   ]
   for (const c of cases) {
@@ -122,6 +129,10 @@ t.test('under bun: fetch with the unix option', async t => {
   ac.abort()
   fail = new DOMException('aborted', 'AbortError')
   await t.rejects(postUnix(opts('/run/x.sock', ac.signal)), { code: ABORTED })
+  fail = Object.assign(new TypeError('Malformed_HTTP_Response fetching'), {
+    code: 'Malformed_HTTP_Response',
+  })
+  await t.rejects(postUnix(opts('/run/x.sock')), { code: 'EPROTO' })
   fail = new Error('odd')
   await t.rejects(postUnix(opts('/run/x.sock')), { code: 'EUNKNOWN' })
 })
