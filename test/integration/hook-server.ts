@@ -31,7 +31,9 @@ function ensureHookBuilt(): void {
     built = 0
   }
   if (built < newest)
-    execFileSync(process.execPath, [join(root, 'scripts', 'build', 'hook.mjs')], { stdio: 'inherit' })
+    execFileSync(process.execPath, [join(root, 'scripts', 'build', 'hook.mjs')], {
+      stdio: 'inherit',
+    })
 }
 ensureHookBuilt()
 
