@@ -120,6 +120,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
       resolve(over ? undefined : Buffer.concat(chunks, total))
     })
     req.on('error', reject)
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('connection closed before the end of the request body'))
+    })
   })
 }
 
@@ -151,7 +154,10 @@ export class HookServer {
     const { socketPath, logger } = this.#opts
     await prepareHookSocketPath(socketPath, this.#opts.uid ?? process.getuid?.() ?? 0)
     const server = createServer((req, res) => {
-      void this.#route(req, res)
+      this.#route(req, res).catch((err: unknown) => {
+        logger.error({ err: errorMessage(err) }, 'hook call failed unexpectedly')
+        res.destroy()
+      })
     })
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {

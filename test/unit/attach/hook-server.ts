@@ -462,3 +462,29 @@ t.test('a successor instance takes the socket over and survives our stop', async
   t.ok(existsSync(socketPath), 'successor socket still there')
   t.equal((await attach(REQ)).message, 'new')
 })
+
+t.test('a hook that goes away mid-body never reaches the handler', async t => {
+  const rec = new Recorder(async () => ({ ok: true, message: 'fine' }))
+  const { attach, server, socketPath } = await serve(t, rec)
+  const { request } = await import('node:http')
+  const body = Buffer.from(attachBody(REQ))
+  await new Promise<void>(resolve => {
+    const req = request({
+      socketPath,
+      path: ATTACH_PATH,
+      method: 'POST',
+      headers: { [TIMEOUT_HEADER]: '5000', 'content-length': String(body.length) },
+    })
+    req.on('error', () => {
+      resolve()
+    })
+    req.write(body.subarray(0, 10))
+    setTimeout(() => {
+      req.destroy()
+    }, 50)
+  })
+  await new Promise(r => setTimeout(r, 50))
+  t.equal(rec.seen.length, 0)
+  t.equal(server.inflight, 0)
+  t.equal((await attach(REQ)).message, 'fine', 'the server still answers')
+})
