@@ -5,8 +5,15 @@
  * built-ins); test/unit/attach/hook-contract.ts checks that both agree.
  */
 import { DriverError } from '../errors.js'
-import { checkOciState } from './hook-oci-state.js'
-import type { AttachRequest } from './hook-server.js'
+import { checkOciState, type OciState } from './hook-oci-state.js'
+
+/** One validated Attach call. */
+export interface AttachRequest {
+  claimUid: string
+  request: string
+  device: string
+  state: OciState
+}
 
 /** Path of Attach, contract version 1. */
 export const ATTACH_PATH = '/v1/attach'

@@ -17,25 +17,12 @@ import {
   TIMEOUT_HEADER,
   decodeAttachBody,
   parseTimeoutHeader,
+  type AttachRequest,
 } from './hook-contract.js'
 import { prepareHookSocketPath } from './hook-socket-path.js'
-/** Container state as runc writes it on the hook's stdin (runtime-spec "State"). */
-export interface OciState {
-  ociVersion?: string
-  id: string
-  status?: string
-  pid?: number
-  bundle: string
-  annotations?: Record<string, string>
-}
 
-/** One validated Attach call. */
-export interface AttachRequest {
-  claimUid: string
-  request: string
-  device: string
-  state: OciState
-}
+export type { OciState } from './hook-oci-state.js'
+export type { AttachRequest } from './hook-contract.js'
 
 /** The handler's answer; `ok:false` carries the reason the hook prints. */
 export interface AttachReply {
