@@ -63,6 +63,8 @@ const PLUGIN_IMAGE = 'localhost/network-dra:dev'
 const MINUTE = 60_000
 /** Where the profiled plugin writes: the chart's default state directory, a hostPath. */
 const CPU_PROF_DIR = '/var/lib/network-dra/cpu-prof'
+/** A profile at least this large is the daemon's, not an exec probe's (see collectProfile). */
+const DAEMON_PROFILE_MIN_BYTES = 1024 * 1024
 
 /** Driver stages read from /metrics: histogram name and the labels that select the stage. */
 const STAGES = [
@@ -71,6 +73,11 @@ const STAGES = [
     name: 'network_dra_rpc_duration_seconds',
     match: { service: 'dra', method: 'NodePrepareResources' },
   },
+  ...['refresh', 'claim_read', 'plan', 'record', 'cdi_spec'].map(phase => ({
+    stage: `prepare: ${phase}`,
+    name: 'network_dra_prepare_step_duration_seconds',
+    match: { phase },
+  })),
   { stage: 'attach (hook → reply)', name: 'network_dra_attach_duration_seconds', match: {} },
   {
     stage: 'CNI ADD (plugin run)',
@@ -432,14 +439,22 @@ async function runRound(pair, withClaims) {
   const n = opts.pods
   const before = await scrape()
   const ready = new Map()
+  // When the watch first showed the pod bound to the node (spec.nodeName): the control plane's
+  // part (ReplicaSet, claim from its template, scheduling with allocation) ends there, the node's
+  // (kubelet, the driver's prepare and hook, the runtime) begins.
+  const bound = new Map()
   let t0 = 0
   const watch = await watchPods(deployment, pod => {
     const uid = pod?.metadata?.uid
-    if (t0 === 0 || !uid || ready.has(uid) || !isReady(pod)) return
+    if (t0 === 0 || !uid) return
+    if (pod.spec?.nodeName && !bound.has(uid)) bound.set(uid, performance.now() - t0)
+    if (ready.has(uid) || !isReady(pod)) return
     ready.set(uid, performance.now() - t0)
   })
   let readyMs
   let allReadyMs
+  let boundMs
+  let onNodeMs
   let statusMs = null
   let statusOk = null
   try {
@@ -456,6 +471,8 @@ async function runRound(pair, withClaims) {
     )
     readyMs = [...ready.values()]
     allReadyMs = Math.max(...readyMs)
+    boundMs = [...ready.keys()].map(uid => bound.get(uid) ?? ready.get(uid))
+    onNodeMs = [...ready.entries()].map(([uid, at]) => at - (bound.get(uid) ?? at))
     if (withClaims) {
       // Nothing lost: every claim of the round ends with its status written.
       try {
@@ -506,6 +523,8 @@ async function runRound(pair, withClaims) {
     pods: n,
     readyMs,
     allReadyMs,
+    boundMs,
+    onNodeMs,
     claimStatusMs: statusMs,
     claimStatusOk: statusOk,
     preparedClaimsAtPeak: gauge(atPeak, 'network_dra_prepared_claims'),
@@ -602,6 +621,49 @@ function podTable(rounds) {
   return { text: formatTable(head, rows), medians: agg, ratios }
 }
 
+/**
+ * Where a pod's time went, per round and as with/without ratios of the medians: scale call → bound
+ * to the node (control plane) and bound → Ready (the node: kubelet, driver, runtime).
+ */
+function phaseTable(rounds) {
+  const head = ['round', 'claims', 'bound P50 s', 'bound P99 s', 'on node P50 s', 'on node P99 s']
+  const row = r => {
+    const b = summarize(r.boundMs)
+    const n = summarize(r.onNodeMs)
+    return { p50Bound: b.p50, p99Bound: b.p99, p50OnNode: n.p50, p99OnNode: n.p99 }
+  }
+  const rows = rounds.map(r => {
+    const x = row(r)
+    return [
+      `pair ${r.pair + 1}`,
+      r.claims ? 'with' : 'without',
+      s(x.p50Bound),
+      s(x.p99Bound),
+      s(x.p50OnNode),
+      s(x.p99OnNode),
+    ]
+  })
+  const agg = {}
+  for (const kind of ['without', 'with']) {
+    const xs = rounds.filter(r => (r.claims ? 'with' : 'without') === kind).map(row)
+    agg[kind] = Object.fromEntries(
+      Object.keys(xs[0] ?? {}).map(k => [k, median(xs.map(x => x[k]))]),
+    )
+  }
+  const ratios = Object.fromEntries(
+    Object.keys(agg.with).map(k => [k, ratio(agg.with[k], agg.without[k])]),
+  )
+  rows.push([
+    'ratio',
+    'with / without',
+    ratios.p50Bound,
+    ratios.p99Bound,
+    ratios.p50OnNode,
+    ratios.p99OnNode,
+  ])
+  return { text: formatTable(head, rows), medians: agg, ratios }
+}
+
 function stageTable(rounds) {
   const withRounds = rounds.filter(r => r.claims)
   const head = ['driver stage (with-claim rounds)', 'ops', 'mean ms', '~P50 ms', '~P99 ms']
@@ -623,6 +685,11 @@ function stageTable(rounds) {
   return { text, stages }
 }
 
+function secondsSummary(ms) {
+  const x = summarize(ms)
+  return { p50: s(x.p50), p90: s(x.p90), p99: s(x.p99), max: s(x.max) }
+}
+
 /** One round for the JSON report: seconds, the Ready summary and each stage's count and mean. */
 function roundJson(r) {
   const ready = summarize(r.readyMs)
@@ -631,6 +698,8 @@ function roundJson(r) {
     claims: r.claims,
     pods: r.pods,
     readySeconds: { p50: s(ready.p50), p90: s(ready.p90), p99: s(ready.p99), max: s(ready.max) },
+    boundSeconds: secondsSummary(r.boundMs),
+    onNodeSeconds: secondsSummary(r.onNodeMs),
     allReadySeconds: s(r.allReadyMs),
     claimStatusSeconds: r.claimStatusMs === null ? null : s(r.claimStatusMs),
     claimStatusOk: r.claimStatusOk,
@@ -646,7 +715,13 @@ function roundJson(r) {
   }
 }
 
-/** The profile the plugin wrote since `since` (ms epoch), copied to bench-results/; or null. */
+/**
+ * The profile the plugin daemon wrote since `since` (ms epoch), copied to bench-results/; or null.
+ * NODE_OPTIONS reaches the exec probes (`node probe.js`) too, and each writes a small profile (tens
+ * of KiB) every probe period; the daemon writes its own (MiBs after a round) when it exits after the
+ * uninstall, so this waits for a profile of at least DAEMON_PROFILE_MIN_BYTES and takes the largest.
+ * Every profile found is removed.
+ */
 async function collectProfile(since) {
   const found = await waitFor(
     `a CPU profile in ${CPU_PROF_DIR}`,
@@ -656,7 +731,7 @@ async function collectProfile(since) {
         .filter(e => e.isFile() && e.name.endsWith('.cpuprofile'))
         .map(e => join(CPU_PROF_DIR, e.name))
         .filter(f => statSync(f).mtimeMs >= since)
-      return files.length > 0 ? files.sort().at(-1) : undefined
+      return files.some(f => statSync(f).size >= DAEMON_PROFILE_MIN_BYTES) ? files : undefined
     },
     1000,
   ).catch(err => {
@@ -664,14 +739,15 @@ async function collectProfile(since) {
     return null
   })
   if (found === null) return null
+  const largest = found.reduce((a, b) => (statSync(b).size > statSync(a).size ? b : a))
   const dest = join(
     ROOT,
     'bench-results',
     `pods-plugin-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
   )
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true })
-  copyFileSync(found, dest)
-  rmSync(found)
+  copyFileSync(largest, dest)
+  for (const f of found) rmSync(f)
   return dest
 }
 
@@ -694,6 +770,7 @@ try {
     }
   }
   const pods = podTable(rounds)
+  const phases = phaseTable(rounds)
   const stages = stageTable(rounds)
   const peakRss = pluginPeakRssMiB()
   const lost = rounds.filter(
@@ -715,6 +792,15 @@ try {
       ),
       ratiosWithOverWithout: pods.ratios,
     },
+    podPhaseSeconds: {
+      medians: Object.fromEntries(
+        Object.entries(phases.medians).map(([k, v]) => [
+          k,
+          Object.fromEntries(Object.entries(v).map(([m, x]) => [m, s(x)])),
+        ]),
+      ),
+      ratiosWithOverWithout: phases.ratios,
+    },
     driverStages: stages.stages,
     pluginPeakRssMiB: peakRss,
     claimsLost: lost.length,
@@ -722,6 +808,8 @@ try {
   }
   console.log(`\n== pod Ready latency, ${opts.pods} pods, from the scale-up call ==`)
   console.log(pods.text)
+  console.log(`\n== where the time went: scale call → bound to the node → Ready ==`)
+  console.log(phases.text)
   console.log(`\n== driver stages (from /metrics; ~P50/~P99 estimated from histogram buckets) ==`)
   console.log(stages.text)
   console.log(

@@ -305,6 +305,9 @@ export class Driver {
         onPreparedCount: n => {
           metrics.preparedClaims.set(n)
         },
+        onPhase: (phase, seconds) => {
+          metrics.prepareStepDuration.observe({ phase }, seconds)
+        },
       },
     })
     const measured = new MeasuredPreparer(preparer, metrics)

@@ -19,6 +19,7 @@ export class Metrics {
   readonly cniPluginDuration: Histogram<'plugin' | 'command' | 'result'>
   readonly statusWriteDuration: Histogram<'operation' | 'result'>
   readonly stateWriteDuration: Histogram<'phase'>
+  readonly prepareStepDuration: Histogram<'phase'>
   readonly errorsTotal: Counter<'code'>
   readonly preparedClaims: Gauge
   readonly registered: Gauge
@@ -70,6 +71,13 @@ export class Metrics {
     this.stateWriteDuration = new Histogram({
       name: 'network_dra_state_write_duration_seconds',
       help: 'one state-file update by phase: queue (behind this instance), lock (cross-process), write (read, change, atomic replace), total',
+      labelNames: ['phase'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.prepareStepDuration = new Histogram({
+      name: 'network_dra_prepare_step_duration_seconds',
+      help: 'one step of NodePrepareResources: refresh (re-read the state, per call), claim_read (GET the ResourceClaim), plan, record (state update), cdi_spec (write the CDI spec), per claim',
       labelNames: ['phase'],
       buckets: LATENCY_BUCKETS,
       registers,

@@ -34,6 +34,7 @@ async function setup(t: Test) {
   const specs = new FakeSpecs()
   const detacher = new FakeDetacher()
   const counts: number[] = []
+  const phases: string[] = []
   const svc = new PrepareService({
     reader,
     planner,
@@ -43,9 +44,15 @@ async function setup(t: Test) {
     claimLocks: new KeyedLock(),
     concurrency: 2,
     logger: silentLogger(),
-    observer: { onError: () => undefined, onPreparedCount: n => counts.push(n) },
+    observer: {
+      onError: () => undefined,
+      onPreparedCount: n => counts.push(n),
+      onPhase: (phase, seconds) => {
+        if (seconds >= 0) phases.push(phase)
+      },
+    },
   })
-  return { reader, planner, dir, ledger, specs, detacher, svc, counts }
+  return { reader, planner, dir, ledger, specs, detacher, svc, counts, phases }
 }
 /** The claims in the state file, as another instance reads them. */
 async function onDisk(dir: string) {
@@ -56,7 +63,7 @@ const ref = (name: string, uid: string) => ({ namespace: 'default', name, uid })
 const signal = () => new AbortController().signal
 
 t.test('prepare answers every claim, with per-claim errors', async t => {
-  const { svc, dir, specs, counts } = await setup(t)
+  const { svc, dir, specs, counts, phases } = await setup(t)
   const res = await svc.prepare(
     [
       ref('a', 'uid-a'),
@@ -88,6 +95,14 @@ t.test('prepare answers every claim, with per-claim errors', async t => {
   t.same(claims['uid-a']?.cdiDeviceIds, ['network-dra.dev/net=uid-a-attachment-0'])
   t.equal(claims['uid-a']?.preparedAt, '2026-01-01T00:00:00.000Z')
   t.same(counts, [2])
+  // Every step is timed: one refresh per call; a read per claim (the missing one's read throws);
+  // plan for the three whose read matched; record and spec for the two prepared.
+  const tally = (p: string) => phases.filter(x => x === p).length
+  t.same(
+    ['refresh', 'claim_read', 'plan', 'record', 'cdi_spec'].map(tally),
+    [1, 5, 3, 2, 2],
+    'steps timed per claim',
+  )
 })
 
 t.test('prepare is idempotent and re-writes a missing spec without reading the API', async t => {
