@@ -55,6 +55,7 @@ import type { Config } from '../config.js'
 import { HostLinkInventory } from '../inventory/host-links.js'
 import { HostLinkWatcher } from '../inventory/host-link-watcher.js'
 import { KubeClaimReader } from '../kube/claim-reader.js'
+import { makeApiClient } from '../kube/api-clients.js'
 import { KubePodReader } from '../kube/pod-reader.js'
 import { KubeletPlugin } from '../kubelet/kubelet-plugin.js'
 import { livePeerInstances } from '../kubelet/peer-instances.js'
@@ -273,14 +274,14 @@ export class Driver {
     }
 
     const preparer = new PrepareService({
-      reader: new KubeClaimReader(kubeConfig.makeApiClient(ResourceV1Api)),
+      reader: new KubeClaimReader(makeApiClient(kubeConfig, ResourceV1Api)),
       planner: new ClaimPlanner({
         driverName: c.driverName,
         nodeName: c.nodeName,
         policy,
         hostInterface: device => hostIfaces.get(device),
         references: new ClaimReferenceCheck({
-          pods: new KubePodReader(kubeConfig.makeApiClient(CoreV1Api)),
+          pods: new KubePodReader(makeApiClient(kubeConfig, CoreV1Api)),
           events,
         }),
         versions: new CniVersionCheck({

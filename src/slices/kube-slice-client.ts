@@ -7,6 +7,7 @@
 import { CoreV1Api, ResourceV1Api, Watch, type KubeConfig } from '@kubernetes/client-node'
 import { V1DeleteOptions, V1Preconditions, type V1ResourceSlice } from '@kubernetes/client-node'
 import { DriverError, errorMessage } from '../errors.js'
+import { makeApiClient } from '../kube/api-clients.js'
 import { httpStatusOf } from '../status/http-status.js'
 import type { DeviceAttribute, SliceDevice } from './device-builder.js'
 import type {
@@ -20,8 +21,8 @@ const SLICES_PATH = '/apis/resource.k8s.io/v1/resourceslices'
 
 /** Build a {@link SliceClient} from a loaded KubeConfig. */
 export function kubeSliceClient(kc: KubeConfig): SliceClient {
-  const resource = kc.makeApiClient(ResourceV1Api)
-  const core = kc.makeApiClient(CoreV1Api)
+  const resource = makeApiClient(kc, ResourceV1Api)
+  const core = makeApiClient(kc, CoreV1Api)
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn()

@@ -12,13 +12,14 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node'
 import { DriverError, errorMessage } from '../errors.js'
+import { makeApiClient } from '../kube/api-clients.js'
 import type { ClaimStatusClient } from './claim-status.js'
 import type { EventClient } from './pod-events.js'
 
 /** Build both clients from a loaded KubeConfig. */
 export function kubeStatusClient(kc: KubeConfig): ClaimStatusClient & EventClient {
-  const resource = kc.makeApiClient(ResourceV1Api)
-  const core = kc.makeApiClient(CoreV1Api)
+  const resource = makeApiClient(kc, ResourceV1Api)
+  const core = makeApiClient(kc, CoreV1Api)
   return {
     async applyStatus(namespace, name, body, fieldManager) {
       try {
