@@ -23,7 +23,8 @@ const paths: readonly {
   name: string
   claim: Pick<MetadataClaim, 'name' | 'podClaimName'>
   request: string
-  want: string | 'throws'
+  /** `undefined` = refused. */
+  want: string | undefined
 }[] = [
   {
     name: 'claim by name',
@@ -43,18 +44,18 @@ const paths: readonly {
     request: 'nic/fast',
     want: '/var/run/kubernetes.io/dra-device-attributes/resourceclaims/c1/nic/network-dra.dev-metadata.json',
   },
-  { name: 'dot-dot request refused', claim: { name: 'c1' }, request: '..', want: 'throws' },
-  { name: 'empty request refused', claim: { name: 'c1' }, request: '', want: 'throws' },
+  { name: 'dot-dot request refused', claim: { name: 'c1' }, request: '..', want: undefined },
+  { name: 'empty request refused', claim: { name: 'c1' }, request: '', want: undefined },
   {
     name: 'bad pod claim name refused',
     claim: { name: 'c1', podClaimName: '..' },
     request: 'r',
-    want: 'throws',
+    want: undefined,
   },
 ]
 for (const c of paths) {
   t.test(`path: ${c.name}`, async t => {
-    if (c.want === 'throws') {
+    if (c.want === undefined) {
       t.throws(() => containerMetadataPath(D, c.claim, c.request), {
         code: 'NDRA_INVALID_ARGUMENT',
       })
@@ -189,7 +190,7 @@ t.test('files: create, in-place update, remove', async t => {
   const short = (await files.read(claim, 'nic/fast')) ?? ''
   t.equal(generationOf(short), 3)
   t.notMatch(short, /10\.9\.0\.5/)
-  t.doesNotThrow(() => JSON.parse(short.split('\n}\n')[0] + '\n}'))
+  t.type(firstStreamObject(short), 'object')
 
   // A file a crash left half-written restarts the count rather than failing the attach.
   await writeFile(path, '{"metadata":')
