@@ -8,6 +8,11 @@
 export interface AttachmentPlan {
   /** Request name in the claim (main request; `req/sub` is stored as `req`). */
   readonly request: string
+  /**
+   * The `<request>/<subrequest>` reference of the allocation result when the request used a
+   * prioritized list (`firstAvailable`); absent otherwise.
+   */
+  readonly requestRef?: string
   /** Allocated device identity (pool = node name). */
   readonly pool: string
   readonly device: string

@@ -366,6 +366,7 @@ function toPlan(d: Draft, ifName: string): AttachmentPlan {
     .map(([k, v]) => [k, v] as const)
   const plan: AttachmentPlan = {
     request: mainRequestName(d.result.request),
+    ...(d.result.request.includes('/') ? { requestRef: d.result.request } : {}),
     pool: d.result.pool,
     device: d.result.device,
     networkConfig: d.network as unknown as Readonly<Record<string, unknown>>,

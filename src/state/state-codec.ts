@@ -17,6 +17,7 @@ const planSchema = {
   required: ['request', 'pool', 'device', 'networkConfig', 'ifName', 'capabilityArgs', 'cniArgs'],
   properties: {
     request: str,
+    requestRef: str,
     pool: str,
     device: str,
     networkConfig: obj,
@@ -69,6 +70,7 @@ const claimSchema = {
     uid: { type: 'string', minLength: 1 },
     namespace: str,
     name: str,
+    podClaimName: str,
     plans: { type: 'array', items: planSchema },
     cdiDeviceIds: { type: 'array', items: str },
     attachments: { type: 'array', items: attachmentSchema },

@@ -44,6 +44,8 @@ export interface ClaimRecord {
   readonly uid: string
   readonly namespace: string
   readonly name: string
+  /** `pod.spec.resourceClaims[].name` when the claim was made from a template (metadata path). */
+  readonly podClaimName?: string
   /** One plan per allocated device of this driver. */
   readonly plans: readonly AttachmentPlan[]
   /** CDI ids returned to the kubelet, per device (same order as plans). */
