@@ -8,6 +8,7 @@ import { isAbsolute } from 'node:path'
 import { Command, Option } from 'commander'
 import { InvalidConfigError } from './errors.js'
 import type { LogLevel } from './logger.js'
+import { METADATA_VERSIONS, type MetadataVersion } from './metadata/device-metadata.js'
 
 /** The validated, frozen daemon configuration. */
 export interface Config {
@@ -37,6 +38,11 @@ export interface Config {
   readonly httpAddress: string
   readonly logLevel: LogLevel
   readonly prepareConcurrency: number
+  /**
+   * KEP-5304 DeviceMetadata versions written into each claim request's metadata file, newest
+   * first; empty = the feature is off. Files live in `<stateDir>/dra-device-metadata`.
+   */
+  readonly deviceMetadataVersions: readonly MetadataVersion[]
 }
 
 interface OptionSpec {
@@ -169,6 +175,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     def: '4',
     help: 'claims of one NodePrepareResources batch prepared at once (1..64)',
   },
+  {
+    flag: 'device-metadata',
+    env: 'DEVICE_METADATA',
+    def: METADATA_VERSIONS.join(','),
+    help: `KEP-5304 device metadata files in containers: DeviceMetadata versions to write, newest first (${METADATA_VERSIONS.join(', ')}), or "off"`,
+  },
 ]
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error']
@@ -274,6 +286,20 @@ export function loadConfig(
     problems.push(`--log-level: "${logLevel}" must be one of ${LOG_LEVELS.join(', ')}`)
   }
   const hookTimeoutSeconds = int('hook-timeout', 5, 300)
+  const metadataRaw = get('device-metadata').trim()
+  const deviceMetadataVersions: MetadataVersion[] = []
+  if (metadataRaw !== 'off') {
+    const known: readonly string[] = METADATA_VERSIONS
+    for (const v of metadataRaw.split(',').map(s => s.trim())) {
+      if (!known.includes(v) || deviceMetadataVersions.includes(v as MetadataVersion)) {
+        problems.push(
+          `--device-metadata: "${metadataRaw}" must be "off" or a list of distinct versions from ${METADATA_VERSIONS.join(', ')}`,
+        )
+        break
+      }
+      deviceMetadataVersions.push(v as MetadataVersion)
+    }
+  }
 
   const config: Config = {
     driverName,
@@ -297,6 +323,7 @@ export function loadConfig(
     httpAddress,
     logLevel,
     prepareConcurrency: int('prepare-concurrency', 1, 64),
+    deviceMetadataVersions,
   }
   if (config.cniPluginTimeoutSeconds >= hookTimeoutSeconds) {
     problems.push(

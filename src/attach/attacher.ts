@@ -126,6 +126,14 @@ export interface AttachObserver {
   onAttachFailed(event: AttachFailedEvent): void | Promise<void>
 }
 
+/**
+ * Rewrites the claim's KEP-5304 metadata files from its record. Awaited before the reply: runc
+ * starts the container right after the hook, and the app must find its addresses already there.
+ */
+export interface AttachMetadataSync {
+  sync(record: ClaimRecord): Promise<void>
+}
+
 /** What happened on an attach call. */
 export type AttachOutcome = 'added' | 'reused' | 'replaced' | 'failed'
 
@@ -143,6 +151,8 @@ export interface AttacherOptions {
   probe: NetnsProbe
   logger: Logger
   observer?: AttachObserver
+  /** KEP-5304 metadata files; absent when the feature is off. */
+  metadata?: AttachMetadataSync
   metrics?: AttachMetrics
   /** Monotonic milliseconds (latency) — injected for tests. */
   nowMs?: () => number
@@ -170,6 +180,7 @@ export class Attacher implements AttachHandler {
   readonly #probe: NetnsProbe
   readonly #log: Logger
   readonly #observer: AttachObserver | undefined
+  readonly #metadata: AttachMetadataSync | undefined
   readonly #metrics: AttachMetrics | undefined
   readonly #nowMs: () => number
   readonly #now: () => Date
@@ -182,6 +193,7 @@ export class Attacher implements AttachHandler {
     this.#probe = opts.probe
     this.#log = opts.logger
     this.#observer = opts.observer
+    this.#metadata = opts.metadata
     this.#metrics = opts.metrics
     this.#nowMs = opts.nowMs ?? (() => performance.now())
     this.#now = opts.now ?? (() => new Date())
@@ -325,6 +337,7 @@ export class Attacher implements AttachHandler {
       )
     }
     log.info({ ifName: plan.ifName, netns: pod.netns }, 'attached')
+    await this.#syncMetadata(claim.uid, log)
     const data = networkDataFromResult(result, plan.ifName)
     this.#notify('onAttached', {
       claimUid: claim.uid,
@@ -375,6 +388,21 @@ export class Attacher implements AttachHandler {
       })
     } catch (storeErr: unknown) {
       log.error({ err: errorMessage(storeErr) }, 'cannot record the attach failure')
+    }
+    await this.#syncMetadata(claimUid, log)
+  }
+
+  /**
+   * Rewrite the metadata files from the stored record. A failure is logged, not thrown: the
+   * interface is up and the claim status still tells the truth; the file keeps its last content.
+   */
+  async #syncMetadata(claimUid: string, log: Logger): Promise<void> {
+    const record = this.#metadata ? this.#store.claim(claimUid) : undefined
+    if (!this.#metadata || !record) return
+    try {
+      await this.#metadata.sync(record)
+    } catch (err: unknown) {
+      log.warn({ err: errorMessage(err) }, 'could not rewrite the device metadata file')
     }
   }
 

@@ -18,6 +18,7 @@
  *  3. stop the slice publisher and the inventory (slices stay; the next instance takes them over);
  *  4. stop the HTTP server and close the state store.
  */
+import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { CoreV1Api, ResourceV1Api } from '@kubernetes/client-node'
 import { Attacher, type AttachMetrics } from '../attach/attacher.js'
@@ -26,6 +27,8 @@ import { HookServer } from '../attach/hook-server.js'
 import { KeyedLock } from '../util/keyed-lock.js'
 import { PodResolver } from '../attach/pod-resolver.js'
 import { CdiSpecWriter } from '../cdi/spec-writer.js'
+import { DeviceMetadataFiles, METADATA_HOST_SUBDIR } from '../metadata/device-metadata.js'
+import { ClaimMetadata } from './claim-metadata.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
 import { ProcessExec } from '../cni/exec.js'
 import { PluginVersions } from '../cni/plugin-versions.js'
@@ -147,6 +150,16 @@ export class Driver {
       events,
       logger,
     })
+    const metadata =
+      c.deviceMetadataVersions.length === 0
+        ? undefined
+        : new ClaimMetadata(
+            new DeviceMetadataFiles({
+              root: join(c.stateDir, METADATA_HOST_SUBDIR),
+              driverName: c.driverName,
+              versions: c.deviceMetadataVersions,
+            }),
+          )
     const probe = new FsNetnsProbe()
     const attacher = new Attacher({
       store,
@@ -155,10 +168,17 @@ export class Driver {
       probe,
       logger: logger.child({ component: 'attacher' }),
       observer,
+      ...(metadata ? { metadata } : {}),
       metrics: attachMetrics(metrics),
     })
 
-    await recover({ state: () => store.snapshot(), specs, gc: attacher, logger })
+    await recover({
+      state: () => store.snapshot(),
+      specs,
+      gc: attacher,
+      logger,
+      ...(metadata ? { metadata } : {}),
+    })
     metrics.preparedClaims.set(Object.keys(store.snapshot().claims).length)
 
     this.#hook = new HookServer({
@@ -222,6 +242,7 @@ export class Driver {
       claimLocks: new KeyedLock(),
       concurrency: c.prepareConcurrency,
       logger: logger.child({ component: 'prepare' }),
+      ...(metadata ? { metadata } : {}),
       observer: {
         onError: code => {
           metrics.errorsTotal.inc({ code })

@@ -13,6 +13,9 @@
  * Claims of one batch run concurrently up to a bound; the same claim UID is never prepared or
  * unprepared twice at once. Every claim of the request gets a result.
  */
+import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
+import { podClaimNameOf } from '../metadata/device-metadata.js'
+import { cdiDevicesOf, type ClaimMetadata } from './claim-metadata.js'
 import type { AttachmentPlan } from '../attach/attachment-plan.js'
 import type { KeyedLock } from '../util/keyed-lock.js'
 import type { ResourceClaimV1 } from '../claims/resource-claim.js'
@@ -49,10 +52,7 @@ export interface PrepareStore {
 /** The CDI operations prepare needs. */
 export interface PrepareSpecs {
   deviceId(claimUid: string, device: string): string
-  write(
-    claimUid: string,
-    devices: readonly { device: string; request: string }[],
-  ): Promise<string[]>
+  write(claimUid: string, devices: readonly CdiDeviceRequest[]): Promise<string[]>
   remove(claimUid: string): Promise<void>
   exists(claimUid: string): Promise<boolean>
 }
@@ -78,6 +78,8 @@ export interface PrepareServiceOptions {
   readonly concurrency: number
   readonly logger: Logger
   readonly observer?: PrepareObserver
+  /** KEP-5304 metadata files; absent when the feature is off. */
+  readonly metadata?: ClaimMetadata
   readonly now?: () => Date
 }
 
@@ -159,10 +161,8 @@ export class PrepareService implements ClaimPreparer {
       const existing = this.#o.store.claim(ref.uid)
       if (existing) {
         if (!(await this.#o.specs.exists(ref.uid))) {
-          await this.#o.specs.write(
-            ref.uid,
-            existing.plans.map(p => ({ device: p.device, request: p.request })),
-          )
+          await this.#o.metadata?.prepare(existing)
+          await this.#o.specs.write(ref.uid, cdiDevicesOf(existing, this.#o.metadata?.files))
           log.info('re-wrote missing CDI spec of a prepared claim')
         }
         log.debug('claim already prepared; answering from the state')
@@ -184,10 +184,12 @@ export class PrepareService implements ClaimPreparer {
       }
       signal.throwIfAborted()
       const devices = planned.plans.map(p => ({ device: p.device, request: p.request }))
+      const podClaimName = podClaimNameOf(claim.metadata?.annotations)
       const record: ClaimRecord = {
         uid: ref.uid,
         namespace: ref.namespace,
         name: ref.name,
+        ...(podClaimName !== undefined ? { podClaimName } : {}),
         plans: planned.plans,
         cdiDeviceIds: devices.map(d => this.#o.specs.deviceId(ref.uid, d.device)),
         attachments: [],
@@ -198,7 +200,9 @@ export class PrepareService implements ClaimPreparer {
       await this.#o.store.update(claims => {
         claims[ref.uid] = record
       })
-      await this.#o.specs.write(ref.uid, devices)
+      // The metadata file exists before the spec that mounts it.
+      await this.#o.metadata?.prepare(record)
+      await this.#o.specs.write(ref.uid, cdiDevicesOf(record, this.#o.metadata?.files))
       log.info({ devices: planned.plans.map(p => p.device) }, 'claim prepared')
       return { devices: devicesOf(record) }
     } catch (err) {
@@ -216,10 +220,14 @@ export class PrepareService implements ClaimPreparer {
       name: ref.name,
     })
     try {
-      if (this.#o.store.claim(ref.uid)) {
+      const known = this.#o.store.claim(ref.uid)
+      if (known) {
         await this.#o.detacher.detachClaim(ref.uid, signal)
       }
       await this.#o.specs.remove(ref.uid)
+      // The files are keyed by namespace/name: prefer the record's, the kubelet's otherwise.
+      const owner = known ?? ref
+      if (owner.namespace !== '' && owner.name !== '') await this.#o.metadata?.remove(owner)
       await this.#o.store.update(claims => {
         // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the map is keyed by claim UID
         delete claims[ref.uid]

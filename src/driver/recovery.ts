@@ -9,16 +9,15 @@
  *     only networks whose name the driver derived (`ndra.…`, claims/network-name.ts) are touched.
  * Every step logs and continues: recovery never blocks start-up on one bad entry.
  */
+import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { ClaimRecord, PluginState } from '../state/state-types.js'
+import { cdiDevicesOf, type ClaimMetadata } from './claim-metadata.js'
 
 export interface RecoverySpecs {
   exists(claimUid: string): Promise<boolean>
-  write(
-    claimUid: string,
-    devices: readonly { device: string; request: string }[],
-  ): Promise<string[]>
+  write(claimUid: string, devices: readonly CdiDeviceRequest[]): Promise<string[]>
   remove(claimUid: string): Promise<void>
   listClaimUids(): Promise<string[]>
 }
@@ -43,6 +42,8 @@ export async function recover(opts: {
   readonly specs: RecoverySpecs
   readonly gc: RecoveryGc
   readonly logger: Logger
+  /** KEP-5304 metadata files; absent when the feature is off. */
+  readonly metadata?: ClaimMetadata
 }): Promise<RecoveryReport> {
   const claims: Readonly<Record<string, ClaimRecord>> = opts.state().claims
   const specsRewritten: string[] = []
@@ -51,10 +52,8 @@ export async function recover(opts: {
   for (const record of Object.values(claims)) {
     try {
       if (!(await opts.specs.exists(record.uid))) {
-        await opts.specs.write(
-          record.uid,
-          record.plans.map(p => ({ device: p.device, request: p.request })),
-        )
+        await opts.metadata?.prepare(record)
+        await opts.specs.write(record.uid, cdiDevicesOf(record, opts.metadata?.files))
         specsRewritten.push(record.uid)
       }
     } catch (err) {

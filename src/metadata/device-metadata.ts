@@ -31,16 +31,19 @@ export type MetadataVersion = (typeof METADATA_VERSIONS)[number]
 /** Annotation the kubelet's claim controller puts on claims made from a pod's template. */
 export const POD_CLAIM_NAME_ANNOTATION = 'resource.kubernetes.io/pod-claim-name'
 
+/** Subdirectory of the plugin's state directory that holds the host files (upstream: of its data dir). */
+export const METADATA_HOST_SUBDIR = 'dra-device-metadata'
+
 const FILE_MODE = 0o644
 const DIR_MODE = 0o755
 const HOST_FILE_NAME = 'metadata.json'
 
 /** `resource.k8s.io/v1` NetworkDeviceData, as written into claim status and the file. */
 export interface NetworkDeviceData {
-  readonly interfaceName?: string
+  readonly interfaceName?: string | undefined
   /** CIDR notation, e.g. `10.9.0.5/24`. */
-  readonly ips?: readonly string[]
-  readonly hardwareAddress?: string
+  readonly ips?: readonly string[] | undefined
+  readonly hardwareAddress?: string | undefined
 }
 
 /** One allocated device of the request. */
