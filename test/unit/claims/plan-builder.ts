@@ -106,8 +106,8 @@ const cases: Case[] = [
     policy: GRANTED,
     want: [
       { request: 'a', device: 'attachment-0', ifName: 'net2' },
-      { request: 'b', device: 'attachment-1', ifName: 'net3' },
-      { request: 'c', device: 'attachment-2', ifName: 'net1' },
+      { request: 'b', requestRef: 'b/s1', device: 'attachment-1', ifName: 'net3' },
+      { request: 'c', requestRef: undefined, device: 'attachment-2', ifName: 'net1' },
     ],
   },
   {
