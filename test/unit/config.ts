@@ -106,3 +106,26 @@ t.test('every option has an env twin in --help', async t => {
 t.test('positional arguments are rejected', async t => {
   t.throws(() => loadConfig(['extra'], { NODE_NAME: 'n' }))
 })
+
+const metadata: readonly { name: string; value: string | undefined; want: string[] | 'invalid' }[] =
+  [
+    {
+      name: 'default: both upstream versions, newest first',
+      value: undefined,
+      want: ['v1beta1', 'v1alpha1'],
+    },
+    { name: 'off', value: 'off', want: [] },
+    { name: 'one version', value: 'v1alpha1', want: ['v1alpha1'] },
+    { name: 'spaces tolerated', value: ' v1beta1 , v1alpha1 ', want: ['v1beta1', 'v1alpha1'] },
+    { name: 'unknown version', value: 'v2', want: 'invalid' },
+    { name: 'duplicate', value: 'v1beta1,v1beta1', want: 'invalid' },
+    { name: 'empty', value: '', want: 'invalid' },
+  ]
+for (const c of metadata) {
+  t.test(`device metadata: ${c.name}`, async t => {
+    const env = { NODE_NAME: 'n', ...(c.value !== undefined ? { DEVICE_METADATA: c.value } : {}) }
+    if (c.want === 'invalid') {
+      t.throws(() => loadConfig([], env), InvalidConfigError)
+    } else t.same(loadConfig([], env).deviceMetadataVersions, c.want)
+  })
+}

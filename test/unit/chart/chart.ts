@@ -249,6 +249,7 @@ function registerTests(): void {
       { values: { plugin: { attachmentSlots: 16 } }, env: 'ATTACHMENT_SLOTS', value: '16' },
       { values: { plugin: { hostInterfaces: '^eth1$' } }, env: 'HOST_INTERFACES', value: '^eth1$' },
       { values: { plugin: { prepareConcurrency: 2 } }, env: 'PREPARE_CONCURRENCY', value: '2' },
+      { values: { plugin: { deviceMetadata: 'off' } }, env: 'DEVICE_METADATA', value: 'off' },
       { values: { plugin: { hookTimeoutSeconds: 20 } }, env: 'HOOK_TIMEOUT', value: '20' },
       { values: { plugin: { cniPluginTimeoutSeconds: 9 } }, env: 'CNI_PLUGIN_TIMEOUT', value: '9' },
       { values: { plugin: { cniBinDirs: ['/a', '/b'] } }, env: 'CNI_BIN_DIRS', value: '/a:/b' },
