@@ -1,10 +1,13 @@
 // Invariants: every claim of a batch is answered; prepare is idempotent (a recorded claim is answered
 // from the state, its missing CDI spec re-written, the API not read again); the record is written
 // before the spec; a claim is never prepared twice at once; unprepare of an unknown claim succeeds.
+import { join } from 'node:path'
 import t from 'tap'
 import { KeyedLock } from '../../../src/util/keyed-lock.js'
 import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
+import { ClaimMetadata } from '../../../src/driver/claim-metadata.js'
 import { PrepareService } from '../../../src/driver/prepare-service.js'
+import { DeviceMetadataFiles } from '../../../src/metadata/device-metadata.js'
 import { silentLogger } from '../../../src/logger.js'
 import {
   FakeClaimReader,
@@ -152,4 +155,66 @@ t.test('a failed detach keeps the record so the kubelet retries', async t => {
   const res = await svc.unprepare([ref('a', 'uid-a')], signal())
   t.match(res.get('uid-a'), { error: /failed \(delete\): boom/ })
   t.ok(store.claims['uid-a'])
+})
+
+t.test('device metadata: file before spec, mount in the spec, removed at unprepare', async t => {
+  const root = t.testdir()
+  const files = new DeviceMetadataFiles({
+    root,
+    driverName: 'network-dra.dev',
+    versions: ['v1beta1', 'v1alpha1'],
+  })
+  const store = new FakeStore()
+  const specs = new FakeSpecs()
+  const svc = new PrepareService({
+    reader: new FakeClaimReader({
+      'default/pod-x-net-1': {
+        metadata: {
+          namespace: 'default',
+          name: 'pod-x-net-1',
+          uid: 'uid-t',
+          annotations: { 'resource.kubernetes.io/pod-claim-name': 'net' },
+        },
+      },
+    }),
+    planner: new FakePlanner({
+      'uid-t': [{ ...plan('attachment-0', 'nic'), requestRef: 'nic/macvlan' }],
+    }),
+    store,
+    specs,
+    detacher: new FakeDetacher(),
+    claimLocks: new KeyedLock(),
+    concurrency: 1,
+    logger: silentLogger(),
+    metadata: new ClaimMetadata(files),
+  })
+  const claimRef = { namespace: 'default', name: 'pod-x-net-1' }
+  const seen: { fileAtSpec?: boolean; devices?: unknown } = {}
+  const orig = specs.write.bind(specs)
+  specs.write = async (uid, devices) => {
+    seen.fileAtSpec = (await files.read(claimRef, 'nic')) !== undefined
+    seen.devices = devices
+    return orig(uid, devices)
+  }
+  const res = await svc.prepare([ref('pod-x-net-1', 'uid-t')], signal())
+  t.match(res.get('uid-t'), { devices: [{ requestNames: ['nic'] }] })
+  t.equal(seen.fileAtSpec, true, 'the file exists before the spec that mounts it')
+  t.same(seen.devices, [
+    {
+      device: 'attachment-0',
+      request: 'nic',
+      mounts: [
+        {
+          hostPath: join(root, 'default_pod-x-net-1', 'nic', 'metadata.json'),
+          containerPath:
+            '/var/run/kubernetes.io/dra-device-attributes/resourceclaimtemplates/net/nic/network-dra.dev-metadata.json',
+          options: ['ro', 'bind'],
+        },
+      ],
+    },
+  ])
+  t.equal(store.claims['uid-t']?.podClaimName, 'net')
+  t.match(await files.read(claimRef, 'nic'), /"name": "nic\/macvlan"/)
+  await svc.unprepare([ref('pod-x-net-1', 'uid-t')], signal())
+  t.equal(await files.read(claimRef, 'nic'), undefined, 'removed at unprepare')
 })
