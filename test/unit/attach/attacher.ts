@@ -8,6 +8,7 @@ import {
   Attacher,
   CLAIM_UID_CNI_ARG,
   type AttachMetrics,
+  type AttachMetadataSync,
   type AttachObserver,
 } from '../../../src/attach/attacher.js'
 import type { AttachRequest } from '../../../src/attach/hook-server.js'
@@ -120,6 +121,7 @@ function rig(
   claims: ClaimRecord[],
   pods: Record<string, ResolvedPod>,
   observer?: AttachObserver,
+  metadata?: AttachMetadataSync,
 ): Rig {
   const cni = new FakeAttachCni()
   const store = new MemoryAttachStore(claims)
@@ -143,6 +145,7 @@ function rig(
     probe,
     logger: silentLogger(),
     metrics: m,
+    ...(metadata ? { metadata } : {}),
     observer: observer ?? {
       onAttached: e => void attached.push(e),
       onAttachFailed: e => void failed.push(e),
@@ -565,4 +568,29 @@ t.test('garbageCollect: detaching a legacy record still uses its recorded networ
   t.same(report.detachedClaims, ['legacy'])
   t.same(r.cni.ops(), ['del:sb1'])
   t.equal(r.cni.calls[0]?.network, 'blue', 'DEL ran with the recorded (underived) name')
+})
+
+t.test('metadata files are rewritten before the reply, from the stored record', async t => {
+  const seen: string[] = []
+  const cases: readonly { name: string; fail?: boolean; syncFails?: boolean; want: string[] }[] = [
+    { name: 'attached', want: ['attached'] },
+    { name: 'failed ADD', fail: true, want: ['failed'] },
+    { name: 'a failing rewrite does not fail the attach', syncFails: true, want: ['attached'] },
+  ]
+  for (const c of cases) {
+    seen.length = 0
+    let replied = false
+    const r = rig([claim()], { c1: pod('sb1', 'u1') }, undefined, {
+      sync: async rec => {
+        t.notOk(replied, `${c.name}: before the reply`)
+        seen.push(...rec.attachments.map(a => a.phase))
+        if (c.syncFails) throw new Error('disk full')
+      },
+    })
+    if (c.fail) r.cni.failAdd = new Error('boom')
+    const reply = await r.attacher.attach(req('c1'), signal)
+    replied = true
+    t.equal(reply.ok, !c.fail, c.name)
+    t.same(seen, c.want, c.name)
+  }
 })
