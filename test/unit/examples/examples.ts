@@ -46,6 +46,7 @@ const expected: Record<string, string[]> = {
   'host-interface.yaml': ['ResourceClaim', 'Pod'],
   'admin-network.yaml': ['DeviceClass', 'ResourceClaim', 'Pod'],
   'admin-network-ips.yaml': ['ResourceClaim', 'Pod'],
+  'prioritized-metadata.yaml': ['ResourceClaimTemplate', 'Pod'],
 }
 const apiVersions: Record<string, string> = {
   ResourceClaim: 'resource.k8s.io/v1',
@@ -72,7 +73,15 @@ function podSpecs(objects: Obj[]): { name: string; spec: Obj }[] {
   })
 }
 
-function opaqueConfigs(objects: Obj[]): { where: string; opaque: Obj }[] {
+/** One opaque config entry, its `requests` and the other entries of the same object. */
+interface OpaqueEntry {
+  where: string
+  opaque: Obj
+  requests: string[]
+  siblings: { requests: string[]; parameters: Obj }[]
+}
+
+function opaqueConfigs(objects: Obj[]): OpaqueEntry[] {
   return objects.flatMap(o => {
     const configs: Obj[] =
       o.kind === 'ResourceClaim'
@@ -82,7 +91,16 @@ function opaqueConfigs(objects: Obj[]): { where: string; opaque: Obj }[] {
           : o.kind === 'DeviceClass'
             ? (o.spec.config ?? [])
             : []
-    return configs.map(c => ({ where: `${o.kind}/${o.metadata.name}`, opaque: c.opaque as Obj }))
+    const all = configs.map(c => ({
+      requests: (c.requests ?? []) as string[],
+      parameters: c.opaque.parameters as Obj,
+    }))
+    return configs.map((c, i) => ({
+      where: `${o.kind}/${o.metadata.name}`,
+      opaque: c.opaque as Obj,
+      requests: all[i]?.requests ?? [],
+      siblings: all.filter((_, j) => j !== i),
+    }))
   })
 }
 
@@ -155,14 +173,18 @@ for (const [file, kinds] of Object.entries(expected)) {
             ? o.spec.spec.devices
             : undefined
       return devices
-        ? ((devices.requests ?? []) as Obj[]).map(r => r.exactly.deviceClassName as string)
+        ? ((devices.requests ?? []) as Obj[]).flatMap(r =>
+            r.firstAvailable
+              ? (r.firstAvailable as Obj[]).map(s => s.deviceClassName as string)
+              : [r.exactly.deviceClassName as string],
+          )
         : []
     })
     for (const cls of requestClasses) {
       t.ok(cls.endsWith(`.${DRIVER}`), `request class ${cls} belongs to the driver`)
     }
 
-    for (const { where, opaque } of opaqueConfigs(objects)) {
+    for (const { where, opaque, requests, siblings } of opaqueConfigs(objects)) {
       t.equal(opaque.driver, DRIVER, `${where}: opaque config targets the driver`)
       const v = validateCniConfig(opaque.parameters)
       t.ok(v.ok, `${where}: CNIConfig is well-formed ${v.ok ? '' : v.errors.join('; ')}`)
@@ -171,6 +193,25 @@ for (const [file, kinds] of Object.entries(expected)) {
       if (!v.ok) continue
       const tenant = !where.startsWith('DeviceClass/')
       const network = v.config.network
+      const parentOf = (r: string): string => r.split('/')[0] ?? r
+      if (
+        network === undefined &&
+        requests.length > 0 &&
+        requests.every(r => r.includes('/')) &&
+        siblings.some(
+          sib =>
+            sib.parameters.network !== undefined &&
+            sib.requests.some(r => requests.every(q => parentOf(q) === r)),
+        )
+      ) {
+        // A prioritized-list entry for one alternative: the parent's entry brings the network.
+        t.same(
+          claimEntryProblems(v.config, where, DEMO_ALLOWANCE, { namespace: 'demo', granted: true }),
+          [],
+          `${where}: subrequest entry passes the policy with the demo allowance`,
+        )
+        continue
+      }
       if (network === undefined) {
         const cls = requestClasses[0] ?? ''
         const admin = demoNetworks.get(cls)
@@ -188,7 +229,15 @@ for (const [file, kinds] of Object.entries(expected)) {
         )
         continue
       }
-      t.equal(opaque.parameters.interfaceName, 'net1')
+      // The interface is net1: set here, or by the entry of the alternative the demo gets.
+      const ifName =
+        opaque.parameters.interfaceName ??
+        siblings.find(
+          sib =>
+            sib.parameters.interfaceName === 'net1' &&
+            sib.requests.some(r => requests.some(q => r.startsWith(`${q}/`))),
+        )?.parameters.interfaceName
+      t.equal(ifName, 'net1')
       t.same(cniVersionProblems(network, where), [], `${where}: a supported cniVersion`)
       if (!tenant) continue
       const ns = {
