@@ -23,17 +23,16 @@ const plan = (
   device: string,
   ifName: string,
   requestRef?: string,
-): AttachmentPlan =>
-  ({
-    request,
-    ...(requestRef !== undefined ? { requestRef } : {}),
-    pool: 'node-1',
-    device,
-    ifName,
-    networkConfig: {},
-    capabilityArgs: {},
-    cniArgs: [],
-  })
+): AttachmentPlan => ({
+  request,
+  ...(requestRef !== undefined ? { requestRef } : {}),
+  pool: 'node-1',
+  device,
+  ifName,
+  networkConfig: {},
+  capabilityArgs: {},
+  cniArgs: [],
+})
 
 const att = (request: string, device: string, ifName: string, ip: string): AttachmentRecord => ({
   sandboxId: 'sb1',
