@@ -135,6 +135,24 @@ t.test('helm install publishes ResourceSlices', async t => {
   ])
   await kubectl(['create', 'namespace', NS])
   await kubectl(['create', 'namespace', TENANT_NS])
+  // The chart's admission policies are live once the API server's policy informer has them (it can
+  // lag a loaded machine by seconds): wait until a raw network in the tenant namespace is refused,
+  // so demo B's second reservation meets the single-pod policy too.
+  const demoA = readFileSync(`${EX}/demo-a.yaml`, 'utf8')
+  await waitFor(
+    'the claim admission policy refuses a raw network in a tenant namespace',
+    MINUTE,
+    async () => {
+      try {
+        await kubectl(['apply', '--dry-run=server', '-n', TENANT_NS, '-f', '-'], demoA)
+        return undefined
+      } catch (err: unknown) {
+        return String((err as { stderr?: unknown }).stderr ?? err).includes('network-dra policy [')
+          ? true
+          : undefined
+      }
+    },
+  )
   const node = await nodeName()
   const devices = await waitFor(
     'ResourceSlices with 128 slots and the host interface',

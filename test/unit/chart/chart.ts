@@ -418,6 +418,11 @@ function registerTests(): void {
         message: /claimConfig/,
       },
       {
+        name: 'depth limit the admission policy cannot unroll',
+        values: { policy: { limits: { maxDepth: 64 } } },
+        message: /maxDepth/,
+      },
+      {
         name: 'CIDR without prefix',
         values: { policy: { allowedCIDRs: ['10.0.0.1'] } },
         message: /allowedCIDRs/,
