@@ -92,10 +92,13 @@ export class ClaimMetadata {
     return this.#files
   }
 
-  /** At prepare: create each request's file (an existing one is kept). */
+  /**
+   * At prepare (and recovery): create each request's file; an existing one is kept. A fresh claim
+   * has no attachments, so the file has no network data yet; a recovered one gets what it has.
+   */
   async prepare(record: ClaimRecord): Promise<void> {
     const claim = metadataClaim(record)
-    for (const r of requestMetadata(record, false)) {
+    for (const r of requestMetadata(record, true)) {
       await this.#files.create(claim, r.requestRef, r.devices)
     }
   }
