@@ -180,6 +180,11 @@ t.test('podman + runc: the metadata file inside the container matches the attach
     '--name',
     name,
     '--network=none',
+    // The runner's own limits may be above what the container may set (as in podman-attach.ts).
+    '--ulimit',
+    'nofile=1024:1024',
+    '--ulimit',
+    'nproc=1024:1024',
     '--device',
     deviceId ?? '',
     TEST_IMAGE,
