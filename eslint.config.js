@@ -43,7 +43,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main.ts', 'src/config.ts', 'hook/main.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'src/main.ts',
+      'src/probe.ts',
+      'src/config.ts',
+      'hook/main.ts',
+      'test/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     rules: { 'no-console': 'off', 'no-restricted-properties': 'off' },
   },
   {

@@ -17,7 +17,7 @@ const WATCHDOG_MARGIN_MS = 100
 
 declare const NETWORK_DRA_HOOK_VERSION: string | undefined
 
-/** Version baked in at build time by scripts/build-hook.mjs; `dev` when run from source. */
+/** Version baked in at build time by scripts/build/hook.mjs; `dev` when run from source. */
 const version = typeof NETWORK_DRA_HOOK_VERSION === 'string' ? NETWORK_DRA_HOOK_VERSION : 'dev'
 
 function errText(err: unknown): string {

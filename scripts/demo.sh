@@ -4,28 +4,33 @@
 # the local single-node cluster, helm-installs the driver from its chart with the locally built
 # image, applies demos A, B and C from examples/ and prints, per pod, its interfaces and its claim
 # status. The cluster stays up afterwards; `bash scripts/cluster/down.sh` removes it.
+# K8S_VERSION / CONTAINERD_VERSION pick the platform (scripts/versions.env; default: the newest).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-REPO=$PWD
-[[ $(id -u) == 0 ]] || { echo "demo.sh must run as root" >&2; exit 2; }
+NDRA_LOG_TAG=demo
+# shellcheck source=lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
+cd "$NDRA_REPO"
+[[ $(id -u) == 0 ]] || die "demo.sh must run as root"
+ndra_select_platform
 NS=${DEMO_NAMESPACE:-network-dra-demo}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "installing system packages and Node.js"
-bash scripts/install-deps.sh
-export PATH="$(bash scripts/install-node.sh):$PATH"
+bash scripts/install/deps.sh
+export PATH="$(ndra_node_bindir):$PATH"
 say "installing npm dependencies and building"
 npm ci --no-audit --no-fund
 npm run build
-bash scripts/build-k8s.sh all
-KBIN=$(bash scripts/build-k8s.sh print-bindir)
-HELM=$(bash scripts/build-k8s.sh print-helm)
+say "building Kubernetes $K8S_VERSION and containerd $CONTAINERD_VERSION (cached after the first run)"
+bash scripts/build/k8s.sh all
+bash scripts/build/containerd.sh all
+KBIN=$(ndra_k8s_bindir)
+HELM=$(ndra_helm_bin)
 say "building images (no registry: podman build, then import into containerd)"
-bash scripts/stage-image.sh
-bash scripts/images.sh build
+bash scripts/images/stage-plugin.sh
+bash scripts/images/build.sh build
 say "bringing up the single-node cluster"
 bash scripts/cluster/up.sh
-bash scripts/images.sh import
 export KUBECONFIG=/var/lib/network-dra-cluster/admin.kubeconfig
 k() { "$KBIN/kubectl" "$@"; }
 
@@ -36,11 +41,11 @@ ip link show ndra-demo0 >/dev/null 2>&1 || {
 }
 
 say "installing the driver with helm (chart defaults + the demo allowance, examples/values-demo.yaml)"
-# e2e-values.yaml: the locally imported image and the harness's node settings. values-demo.yaml:
+# test/e2e/values.yaml: the locally built image tag, the test's own links and network. values-demo.yaml:
 # what the admin allows for the demos (namespace $NS may write raw networks on ndra-demo0 in
 # 10.10.0.0/16; see examples/README.md). A DEMO_NAMESPACE it does not grant is refused at admission.
 "$HELM" upgrade --install network-dra charts/network-dra -n network-dra-system --create-namespace \
-  -f charts/network-dra/ci/e2e-values.yaml -f examples/values-demo.yaml --wait --timeout 5m
+  -f test/e2e/values.yaml -f examples/values-demo.yaml --wait --timeout 5m
 node=$(k get nodes -o jsonpath='{.items[0].metadata.name}')
 for _ in $(seq 60); do
   n=$(k get resourceslices --field-selector "spec.driver=network-dra.dev,spec.nodeName=$node" \

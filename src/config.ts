@@ -28,7 +28,11 @@ export interface Config {
   readonly cniBinDirs: readonly string[]
   readonly cniCacheDir: string
   readonly cniPluginTimeoutSeconds: number
-  readonly cniHostMountNs: boolean
+  /**
+   * Where the node's root filesystem is mounted; `/` = run plugins directly, anything else = find
+   * them below it and run them chrooted into it (src/cni/host-root-exec.ts).
+   */
+  readonly cniHostRoot: string
   readonly attachmentSlots: number
   /** Empty means no host-interface devices are published. */
   readonly hostInterfaces: string
@@ -36,6 +40,10 @@ export interface Config {
   readonly policyFile: string
   /** `host:port` for /metrics, /healthz, /readyz; empty disables the HTTP server. */
   readonly httpAddress: string
+  /** Unix socket serving /healthz and /readyz of this instance only (probes); empty = none. */
+  readonly healthSocket: string
+  /** Seconds between claim-status reconcile passes; 0 = only at start. */
+  readonly statusResyncSeconds: number
   readonly logLevel: LogLevel
   readonly prepareConcurrency: number
   /**
@@ -139,10 +147,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'seconds one CNI plugin run may take before it is killed',
   },
   {
-    flag: 'cni-host-mount-ns',
-    env: 'CNI_HOST_MOUNT_NS',
-    def: 'false',
-    help: 'run CNI plugins in the host mount namespace (nsenter into PID 1) so node plugins find their libraries',
+    flag: 'cni-host-root',
+    env: 'CNI_HOST_ROOT',
+    def: '/',
+    help: "directory where the node's root filesystem is mounted; CNI plugins are found below it and run chrooted into it (/ = run them directly)",
   },
   {
     flag: 'attachment-slots',
@@ -167,6 +175,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'HTTP_ADDRESS',
     def: ':9465',
     help: 'address for /metrics, /healthz and /readyz; empty = disabled',
+  },
+  {
+    flag: 'health-socket',
+    env: 'HEALTH_SOCKET',
+    def: '',
+    help: 'Unix socket serving /healthz and /readyz of this instance (for exec probes; a per-pod path, so two instances of a rolling update never answer for each other); empty = none',
+  },
+  {
+    flag: 'status-resync',
+    env: 'STATUS_RESYNC',
+    def: '60',
+    help: "seconds between passes that re-derive every held claim's status.devices from the state file and fix differences (0 = only at start)",
   },
   { flag: 'log-level', env: 'LOG_LEVEL', def: 'info', help: 'trace, debug, info, warn or error' },
   {
@@ -234,14 +254,6 @@ export function loadConfig(
     if (!isAbsolute(v)) problems.push(`--${flag}: "${v}" must be an absolute path`)
     return v
   }
-  const bool = (flag: string): boolean => {
-    const v = get(flag).toLowerCase()
-    if (v === 'true' || v === '1') return true
-    if (v === 'false' || v === '0' || v === '') return false
-    problems.push(`--${flag}: "${get(flag)}" must be true or false`)
-    return false
-  }
-
   const driverName = get('driver-name')
   if (driverName.length > 63 || !DNS_SUBDOMAIN.test(driverName) || !driverName.includes('.')) {
     problems.push(
@@ -316,11 +328,13 @@ export function loadConfig(
     cniBinDirs,
     cniCacheDir: abs('cni-cache-dir'),
     cniPluginTimeoutSeconds: int('cni-plugin-timeout', 1, 300),
-    cniHostMountNs: bool('cni-host-mount-ns'),
+    cniHostRoot: abs('cni-host-root'),
     attachmentSlots: int('attachment-slots', 1, 4096),
     hostInterfaces,
     policyFile: abs('policy-file', true),
     httpAddress,
+    healthSocket: abs('health-socket', true),
+    statusResyncSeconds: int('status-resync', 0, 86400),
     logLevel,
     prepareConcurrency: int('prepare-concurrency', 1, 64),
     deviceMetadataVersions,

@@ -1,5 +1,5 @@
 // Measures the ways of shipping the hook as one executable against the C floor, so the choice in
-// scripts/build-hook.mjs rests on numbers (results recorded in hook/README.md).
+// scripts/build/hook.mjs rests on numbers (results recorded in hook/README.md).
 // usage: node scripts/bench/compare-hook-builders.mjs [runs]   (needs `npm run build:ts` first)
 // Extra prebuilt hook executables can join the comparison: EXTRA_HOOKS=name=/path,name2=/path2
 import { execFileSync } from 'node:child_process'

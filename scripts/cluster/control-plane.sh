@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # control-plane.sh — starts/stops only etcd + kube-apiserver + kube-controller-manager on loopback
-# (127.0.0.1:16443, etcd on 12379/12380), for integration tests that need a real API server but no
-# node. Separate state dir and ports from the full cluster (scripts/cluster/up.sh), so both can run.
+# (127.0.0.1:16443, etcd on 12379/12380) of K8S_VERSION (default: the newest), for integration
+# tests that need a real API server but no node. Separate state dir and ports from the full cluster (scripts/cluster/up.sh), so both can run.
 #
 #   scripts/cluster/control-plane.sh up      # prints the admin kubeconfig path on stdout
 #   scripts/cluster/control-plane.sh down
@@ -18,12 +18,13 @@ ndra_setup_mode control-plane
 
 cp_down() {
   ndra_stop_control_plane
-  rm -rf "$STATE/etcd" "$PKI" "$ADMIN_KUBECONFIG" "$PIDS" "$RUNDIR"
+  rm -rf "$STATE/etcd" "$PKI" "$ADMIN_KUBECONFIG" "$PIDS" "$RUNDIR" "$STATE/platform"
 }
 
 cp_healthy() {
   ndra_alive etcd && ndra_alive kube-apiserver && ndra_alive kube-controller-manager &&
-    [[ -f $ADMIN_KUBECONFIG ]] && ndra_kubectl get --raw /readyz >/dev/null 2>&1
+    [[ -f $ADMIN_KUBECONFIG && "$(cat "$STATE/platform" 2>/dev/null)" == "$K8S_VERSION" ]] &&
+    ndra_kubectl get --raw /readyz >/dev/null 2>&1
 }
 
 cp_up() {
@@ -37,6 +38,7 @@ cp_up() {
   mkdir -p "$STATE" "$LOGS"
   chmod 700 "$STATE"
   for f in "$LOGS"/*.log; do [[ -f $f ]] && : >"$f"; done
+  echo "$K8S_VERSION" >"$STATE/platform"
   ndra_make_pki 127.0.0.1
   ndra_kubeconfig "$ADMIN_KUBECONFIG" "https://127.0.0.1:$API_PORT" admin
   if ! ndra_start_control_plane 127.0.0.1 127.0.0.1; then

@@ -5,7 +5,8 @@
 # NDRA-CLUSTER-* and its CNI iptables chains, the kubepods cgroups, and the sysctls and root mount
 # propagation recorded at up-time; then what the network-dra DaemonSet left on the node through its
 # hostPath volumes (state file, hook socket dir, installed hook, CDI specs), since the claims they
-# describe died with the cluster, and the demo veths (ndra-demo0, ndra-hostif0). Keeps $NDRA_CLUSTER_DIR/logs. Idempotent.
+# describe died with the cluster, and the test links (ndra-demo0, ndra-hostif0, ndra-e2e-br0). Keeps
+# $NDRA_CLUSTER_DIR/logs. Idempotent.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,6 +19,7 @@ T0=$SECONDS
 ndra_full_down
 rm -rf /var/lib/network-dra /run/network-dra /opt/network-dra/bin
 rm -f /var/run/cdi/network-dra.dev-net_*.json
-# The demo links scripts/demo.sh and the e2e tests create in the node namespace (veth pairs).
-for link in ndra-demo0 ndra-hostif0; do ip link del "$link" 2>/dev/null || true; done
+# The links scripts/demo.sh and the e2e tests create in the node namespace (veth pairs, and the
+# admin network's bridge of test/e2e/values.yaml).
+for link in ndra-demo0 ndra-hostif0 ndra-e2e-br0; do ip link del "$link" 2>/dev/null || true; done
 log "cluster down in $((SECONDS - T0))s"

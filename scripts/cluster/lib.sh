@@ -1,24 +1,22 @@
 # shellcheck shell=bash
 # lib.sh — shared helpers of the single-node cluster harness (scripts/cluster/*.sh): paths, settings,
-# certificates, kubeconfigs, process start/stop by PID, waiting. Sourced, never executed.
+# certificates, kubeconfigs, process start/stop by PID, waiting. Sourced, never executed. Logging, the
+# pinned versions and the K8S_VERSION × CONTAINERD_VERSION selection come from scripts/lib/common.sh.
 #
 # Settings (environment, all optional):
+#   K8S_VERSION, CONTAINERD_VERSION  the combination to run (scripts/versions.env; default: newest)
 #   NDRA_CLUSTER_DIR   state dir of the full cluster (default /var/lib/network-dra-cluster)
 #   NDRA_CP_DIR        state dir of the control-plane-only instance (default /var/lib/network-dra-cp)
-#   NDRA_K8S_BIN       directory with the kube-* binaries (default: scripts/build-k8s.sh print-bindir)
+#   NDRA_K8S_BIN       directory with the kube-* binaries (default: the K8S_VERSION build's cache dir)
 #   NDRA_NODE_NAME     node name (default: lower-cased hostname)
 #   NDRA_NODE_IP       node IP (default: IPv4 address of the default-route interface)
 #   NDRA_FEATURE_GATES feature gates passed to every component (default: none)
 #   NDRA_RUNTIME_CONFIG extra --runtime-config for kube-apiserver (default: none)
 
-NDRA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NDRA_LOG_TAG=cluster
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
-
-log() { printf '[cluster %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
 
 # ---- mode and paths --------------------------------------------------------------------------
 # ndra_setup_mode full|control-plane : sets STATE, ports and derived paths.
@@ -39,7 +37,9 @@ ndra_setup_mode() {
       ;;
     *) die "unknown mode $MODE" ;;
   esac
-  K8S_BIN="${NDRA_K8S_BIN:-$("$NDRA_SCRIPTS_DIR/build-k8s.sh" print-bindir)}"
+  ndra_select_platform
+  K8S_BIN="${NDRA_K8S_BIN:-$(ndra_k8s_bindir)}"
+  CTRD_BIN="$(ndra_containerd_bindir)"
   PKI="$STATE/pki"
   LOGS="$STATE/logs"
   PIDS="$STATE/pids"
@@ -81,26 +81,37 @@ ndra_node_ip() {
 
 # ---- processes -------------------------------------------------------------------------------
 # ndra_start NAME CMD... : starts CMD in the background (own session), log to logs/NAME.log,
-# PID to pids/NAME.pid.
+# PID to pids/NAME.pid and the absolute path of the executable it runs to pids/NAME.exe (the guard
+# ndra_alive/ndra_stop check against /proc/<pid>/exe).
 ndra_start() {
-  local name="$1"
+  local name="$1" exe
   shift
+  exe="$(readlink -f "$(command -v "$1")")" || die "$1: not found"
   mkdir -p "$LOGS" "$PIDS"
-  log "starting $name"
+  log "starting $name ($exe)"
   printf '=== %s %s\n' "$(date -Is)" "$*" >>"$LOGS/$name.log"
-  # fd 8 is the up/down lock: daemons must not inherit it.
+  # fd 8 is the up/down lock: daemons must not inherit it. setsid execs in place (a background
+  # job of a script is not a process-group leader), so $! is the daemon's own PID.
   setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$PIDS/$name.pid"
+  echo "$exe" >"$PIDS/$name.exe"
 }
 
-# True when pids/NAME.pid names a live process that still runs the binary we started.
+# ndra_runs_exe PID EXE : true when PID is a live (non-zombie) process whose executable is exactly
+# EXE (also when EXE was replaced on disk since: the kernel then shows "EXE (deleted)").
+ndra_runs_exe() {
+  local pid="$1" want="$2" exe
+  [[ -n $pid && -n $want && -d /proc/$pid ]] || return 1
+  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || return 1
+  exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
+  [[ $exe == "$want" || $exe == "$want (deleted)" ]]
+}
+
+# True when pids/NAME.pid names a live process that still runs the executable we started.
 ndra_alive() {
-  local f="$PIDS/$1.pid" pid
-  [[ -f $f ]] || return 1
-  pid="$(cat "$f")"
-  [[ -n $pid && -d /proc/$pid ]] || return 1
-  # Zombies count as dead.
-  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
+  local f="$PIDS/$1.pid"
+  [[ -f $f && -f "$PIDS/$1.exe" ]] || return 1
+  ndra_runs_exe "$(cat "$f")" "$(cat "$PIDS/$1.exe")"
 }
 
 # ndra_kill_pid PID [GRACE_SECONDS] : SIGTERM, wait, SIGKILL.
@@ -121,24 +132,19 @@ ndra_kill_pid() {
   done
 }
 
-# ndra_stop NAME [GRACE] : stops the process recorded in pids/NAME.pid (only if its executable is
-# still the one we started: guards against PID reuse) and removes the pid file.
+# ndra_stop NAME [GRACE] : stops the process recorded in pids/NAME.pid — only if it still runs the
+# exact executable recorded in pids/NAME.exe (a reused PID is left alone) — and removes the records.
 ndra_stop() {
-  local name="$1" grace="${2:-10}" f="$PIDS/$1.pid" pid exe
+  local name="$1" grace="${2:-10}" f="$PIDS/$1.pid" pid
   [[ -f $f ]] || return 0
   pid="$(cat "$f")"
-  if [[ -n $pid && -d /proc/$pid ]]; then
-    exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
-    case "$exe" in
-      "") ;; # exited (zombie or gone): nothing to stop
-      *"$name"* | *etcd* | *containerd*)
-        log "stopping $name (pid $pid)"
-        ndra_kill_pid "$pid" "$grace"
-        ;;
-      *) log "pid $pid of $name now runs '$exe' — not ours, left alone" ;;
-    esac
+  if ndra_alive "$name"; then
+    log "stopping $name (pid $pid)"
+    ndra_kill_pid "$pid" "$grace"
+  elif [[ -n $pid && -d /proc/$pid ]]; then
+    log "pid $pid of $name now runs '$(readlink "/proc/$pid/exe" 2>/dev/null)' — not ours, left alone"
   fi
-  rm -f "$f"
+  rm -f "$f" "$PIDS/$name.exe"
 }
 
 # ndra_wait DESCRIPTION TIMEOUT_SECONDS CMD... : polls CMD until it succeeds.
@@ -228,8 +234,8 @@ ndra_feature_gate_flag() { [[ -n "${NDRA_FEATURE_GATES:-}" ]] && echo "--feature
 ndra_start_control_plane() {
   local bind_ip="$1" adv_ip="$2" fg extra=()
   fg="$(ndra_feature_gate_flag || true)"
-  [[ -x "$K8S_BIN/kube-apiserver" ]] || die "no kube-apiserver in $K8S_BIN (run scripts/build-k8s.sh)"
-  command -v etcd >/dev/null || die "etcd missing (run scripts/install-deps.sh)"
+  [[ -x "$K8S_BIN/kube-apiserver" ]] || die "no kube-apiserver in $K8S_BIN (run scripts/build/k8s.sh)"
+  command -v etcd >/dev/null || die "etcd missing (run scripts/install/deps.sh)"
   mkdir -p "$STATE/etcd"
   chmod 700 "$STATE/etcd"
   ndra_start etcd etcd --name default --data-dir "$STATE/etcd" \
@@ -400,10 +406,10 @@ ndra_unmount_under() {
 }
 
 # Removes the iptables/ip6tables chains of kube-proxy and kubelet (KUBE-*), of this harness
-# (NDRA-CLUSTER-*) and CNI chains whose rules name the harness's pod network, plus the jumps to them
-# from the built-in chains.
+# (NDRA-CLUSTER-*) and CNI chains whose rules name a network of the harness or the driver (the pod
+# network, the e2e admin network, networks the driver names ndra.*), plus every rule jumping to them.
 ndra_clean_iptables() {
-  local bin table chains builtin n
+  local bin table chains rule c
   for bin in iptables ip6tables; do
     command -v "$bin" >/dev/null || continue
     for table in filter nat mangle raw; do
@@ -411,19 +417,19 @@ ndra_clean_iptables() {
       chains="$(
         "$bin" -t "$table" -S | awk -v net="$CNI_NET_NAME" '
           /^-N (KUBE-|NDRA-CLUSTER)/ {print $2}
-          /^-A CNI-/ && index($0, "\\\"" net "\\\"") {print $2}' | sort -u
+          /^-A CNI-/ && !/^-A CNI-HOSTPORT-/ && (index($0, "\\\"" net "\\\"") || index($0, "\\\"e2e-masq\\\"") || index($0, "\\\"ndra.")) {print $2}' | sort -u
       )"
       [[ -n $chains ]] || continue
-      for builtin in PREROUTING INPUT FORWARD OUTPUT POSTROUTING; do
-        "$bin" -t "$table" -L "$builtin" -n >/dev/null 2>&1 || continue
-        for n in $("$bin" -t "$table" -L "$builtin" -n --line-numbers | awk -v c="$chains" '
-            BEGIN {split(c, a, "\n"); for (i in a) ours[a[i]] = 1}
-            NR > 2 && ($2 in ours) {print $1}' | sort -rn); do
-          "$bin" -t "$table" -D "$builtin" "$n"
-        done
-      done
-      for n in $chains; do "$bin" -t "$table" -F "$n" 2>/dev/null || true; done
-      for n in $chains; do "$bin" -t "$table" -X "$n" 2>/dev/null || log "$bin -t $table: could not delete $n"; done
+      # Rules (in any chain not being removed) that jump to a chain being removed; iptables -S
+      # quotes its output so that eval re-reads each rule exactly.
+      while read -r rule; do
+        [[ -n $rule ]] || continue
+        eval "\"\$bin\" -t \"\$table\" -D ${rule#-A }" 2>/dev/null || true
+      done < <("$bin" -t "$table" -S | awk -v c="$chains" '
+        BEGIN {split(c, a, "\n"); for (i in a) ours[a[i]] = 1}
+        $1 == "-A" && !($2 in ours) { for (i = 3; i < NF; i++) if (($i == "-j" || $i == "-g") && ($(i+1) in ours)) { print; break } }')
+      for c in $chains; do "$bin" -t "$table" -F "$c" 2>/dev/null || true; done
+      for c in $chains; do "$bin" -t "$table" -X "$c" 2>/dev/null || log "$bin -t $table: could not delete $c"; done
     done
   done
 }
@@ -453,7 +459,13 @@ ndra_clean_cgroups() {
   return 0
 }
 
-ndra_ctr() { ctr --address "$CTRD_SOCK" -n k8s.io "$@"; }
+# ctr of the containerd the harness started (recorded at start), else of the selected one.
+ndra_ctr_bin() {
+  local d="$CTRD_BIN"
+  [[ -f "$PIDS/containerd.exe" ]] && d="$(dirname "$(cat "$PIDS/containerd.exe")")"
+  if [[ -x $d/ctr ]]; then echo "$d/ctr"; else command -v ctr; fi
+}
+ndra_ctr() { "$(ndra_ctr_bin)" --address "$CTRD_SOCK" -n k8s.io "$@"; }
 
 # Stops every container of the harness's containerd: collects pod netns paths and shim PIDs from
 # containerd's own state dir first, kills + deletes tasks through containerd, then kills any shim
@@ -480,7 +492,7 @@ ndra_stop_containers() {
       ndra_ctr tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
     done
     for id in $(ndra_ctr tasks ls -q 2>/dev/null); do
-      timeout 20 ctr --address "$CTRD_SOCK" -n k8s.io tasks delete -f "$id" >/dev/null 2>&1 || true
+      timeout 20 "$(ndra_ctr_bin)" --address "$CTRD_SOCK" -n k8s.io tasks delete -f "$id" >/dev/null 2>&1 || true
     done
   fi
   ndra_clean_cgroups

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # up.sh — starts a real single-node Kubernetes cluster as plain processes: etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, containerd 1.7 (CRI, CDI on), kubelet and kube-proxy
+# kube-controller-manager, kube-scheduler, containerd (CRI, CDI on), kubelet and kube-proxy
 # (iptables mode), with a default pod network (bridge ndra0, host-local 10.22.0.0/24, no masquerade,
 # no default route: pods reach only each other, the node IP and the service range).
 #
@@ -10,10 +10,16 @@
 # $NDRA_CLUSTER_DIR/admin.kubeconfig (printed on stdout at the end).
 #
 # Idempotent: a healthy running cluster is left alone; anything half-started is torn down first
-# (scripts/cluster/down.sh). Images: builds the cluster images (scripts/images.sh cluster) and
+# (scripts/cluster/down.sh). Images: builds the cluster images (scripts/images/build.sh cluster) and
 # imports every image podman has, the plugin's localhost/network-dra:dev included when built.
+# Versions: K8S_VERSION and CONTAINERD_VERSION pick one supported combination of
+# scripts/versions.env (default: the newest). containerd 1.7 is Debian's package with a version-2
+# config that switches CDI on (off by default in 1.7); containerd 2.x is our build
+# (scripts/build/containerd.sh) with a version-3 config that leaves CDI at its defaults (on,
+# /etc/cdi and /var/run/cdi) and runs the runc built beside it. A running cluster of another
+# combination is torn down first.
 # Environment: see lib.sh (NDRA_NODE_NAME, NDRA_NODE_IP, NDRA_FEATURE_GATES, NDRA_RUNTIME_CONFIG),
-# NDRA_SKIP_IMAGES=1 to skip scripts/images.sh cluster (import still runs).
+# NDRA_SKIP_IMAGES=1 to skip scripts/images/build.sh cluster (import still runs).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -32,21 +38,25 @@ healthy() {
   for c in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy; do
     ndra_alive "$c" || return 1
   done
-  [[ -f $ADMIN_KUBECONFIG ]] && node_ready
+  [[ -f $ADMIN_KUBECONFIG && "$(cat "$STATE/platform" 2>/dev/null)" == "$K8S_VERSION/$CONTAINERD_VERSION" ]] && node_ready
 }
 
 if healthy; then
-  log "cluster already running"
+  log "cluster already running ($K8S_VERSION, containerd $CONTAINERD_VERSION)"
   echo "$ADMIN_KUBECONFIG"
   exit 0
 fi
 
 T0=$SECONDS
-for bin in containerd runc etcd ctr iptables conntrack openssl; do
-  command -v "$bin" >/dev/null || die "$bin missing (run scripts/install-deps.sh)"
+for bin in etcd iptables conntrack openssl; do
+  command -v "$bin" >/dev/null || die "$bin missing (run scripts/install/deps.sh)"
+done
+RUNC="$(ndra_runc_bin)"
+for b in "$CTRD_BIN/containerd" "$CTRD_BIN/containerd-shim-runc-v2" "$CTRD_BIN/ctr" "$RUNC"; do
+  [[ -x $b ]] || die "$b missing (containerd $CONTAINERD_VERSION: run scripts/install/deps.sh for 1.7, scripts/build/containerd.sh for 2.x)"
 done
 for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
-  [[ -x "$K8S_BIN/$b" ]] || die "$K8S_BIN/$b missing (run scripts/build-k8s.sh)"
+  [[ -x "$K8S_BIN/$b" ]] || die "$K8S_BIN/$b missing (run scripts/build/k8s.sh)"
 done
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/loopback ]] || die "CNI plugins missing in /usr/lib/cni"
 
@@ -57,7 +67,8 @@ chmod 700 "$STATE"
 for f in "$LOGS"/*.log; do [[ -f $f ]] && : >"$f"; done
 
 NODE_IP="$(ndra_node_ip)"
-log "node $NODE_NAME, IP $NODE_IP, state $STATE"
+log "node $NODE_NAME, IP $NODE_IP, state $STATE; Kubernetes $K8S_VERSION, containerd $CONTAINERD_VERSION ($("$CTRD_BIN/containerd" --version | awk '{print $3}')), $("$RUNC" --version | head -n 1)"
+echo "$K8S_VERSION/$CONTAINERD_VERSION" >"$STATE/platform"
 ndra_record_host_state
 
 # ---- host preparation ----------------------------------------------------------------------
@@ -111,7 +122,12 @@ ndra_kubeconfig "$STATE/kubelet.kubeconfig" "$API_URL" kubelet
 ndra_start_control_plane "$NODE_IP" "$NODE_IP"
 
 # ---- containerd ------------------------------------------------------------------------------
-cat >"$STATE/containerd.toml" <<TOML
+# Shared by both config schemas: our own root/state/socket, no debug/metrics listeners, cgroupfs,
+# restrict_oom_score_adj (no CAP_SYS_RESOURCE on the CI VM), our runc root and binary, our pod
+# network's conflist and Debian's CNI plugins.
+if ndra_containerd_is_debian; then
+  # containerd 1.7: version-2 schema; CDI is off by default in 1.7, so it is switched on here.
+  cat >"$STATE/containerd.toml" <<TOML
 version = 2
 root = "$CTRD_ROOT"
 state = "$CTRD_STATE"
@@ -149,19 +165,77 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = "$RUNDIR/runc"
+        BinaryName = "$RUNC"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$CNI_CONF_DIR"
     max_conf_num = 1
 TOML
-ndra_start containerd containerd --config "$STATE/containerd.toml"
-ndra_wait "containerd socket" 30 ctr --address "$CTRD_SOCK" version || die "containerd did not start (see $LOGS/containerd.log)"
+else
+  # containerd 2.x: version-3 schema (read by every 2.x release; 2.4 also has a version 4). CDI is
+  # left at its defaults — always on in 2.x, spec dirs /etc/cdi and /var/run/cdi — exactly as users
+  # run it. NRI (on by default in 2.x) stays on, with its socket and plugin dirs under our state so
+  # no plugin of the machine is loaded.
+  cat >"$STATE/containerd.toml" <<TOML
+version = 3
+root = "$CTRD_ROOT"
+state = "$CTRD_STATE"
+oom_score = 0
+imports = []
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.erofs",
+  "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]
+
+[grpc]
+  address = "$CTRD_SOCK"
+[ttrpc]
+  address = "$CTRD_STATE/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$STATE/containerd/opt"
+[plugins."io.containerd.nri.v1.nri"]
+  socket_path = "$CTRD_STATE/nri.sock"
+  plugin_path = "$STATE/containerd/nri/plugins"
+  plugin_config_path = "$STATE/containerd/nri/conf.d"
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "localhost/pause:v1"
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  disable_hugetlb_controller = true
+  tolerate_missing_hugetlb_controller = true
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$RUNDIR/runc"
+        BinaryName = "$RUNC"
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = "$CNI_CONF_DIR"
+    max_conf_num = 1
+TOML
+fi
+# The shim is found next to containerd (PATH of the daemon: our bin dir first).
+PATH="$CTRD_BIN:$PATH" ndra_start containerd "$CTRD_BIN/containerd" --config "$STATE/containerd.toml"
+ndra_wait "containerd socket" 30 ndra_ctr version || die "containerd did not start (see $LOGS/containerd.log)"
 
 # ---- images ----------------------------------------------------------------------------------
 if [[ "${NDRA_SKIP_IMAGES:-0}" != 1 ]]; then
-  NDRA_CTRD_SOCK="$CTRD_SOCK" "$NDRA_SCRIPTS_DIR/images.sh" cluster
+  NDRA_CTRD_SOCK="$CTRD_SOCK" "$NDRA_SCRIPTS_DIR/images/build.sh" cluster
 fi
-NDRA_CTRD_SOCK="$CTRD_SOCK" "$NDRA_SCRIPTS_DIR/images.sh" import
+NDRA_CTRD_SOCK="$CTRD_SOCK" NDRA_CTR="$CTRD_BIN/ctr" "$NDRA_SCRIPTS_DIR/images/build.sh" import
 imported="$(ndra_ctr images ls -q)"
 grep -qx localhost/pause:v1 <<<"$imported" || die "localhost/pause:v1 not in containerd"
 

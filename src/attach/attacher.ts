@@ -26,7 +26,9 @@
  * pod network.
  *
  * Operations on one (claim, request) are serialised with a keyed mutex; different claims run in
- * parallel.
+ * parallel. During a rolling update two instances share the state file: the new one serves the hook
+ * socket while the old one may still have prepared claims a moment ago, so every attach, detach and
+ * GC re-reads the state (`refresh`) before it looks at a record.
  */
 import { DriverError, errorCode, errorMessage, type ErrorCode } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -59,6 +61,8 @@ export const CLAIM_UID_CNI_ARG = 'NDRA_CLAIM_UID'
 export interface AttachStore {
   claim(uid: string): ClaimRecord | undefined
   snapshot(): PluginState
+  /** Re-read what another plugin instance may have written (rolling-update overlap). */
+  refresh(): Promise<PluginState>
   update<T>(fn: (claims: Record<string, ClaimRecord>) => T): Promise<T>
 }
 
@@ -247,6 +251,7 @@ export class Attacher implements AttachHandler {
     signal: AbortSignal,
     ctx: { pod?: PodIdentity },
   ): Promise<Attached> {
+    await this.#store.refresh()
     const { claim, plan } = this.#findPlan(req.claimUid, req.request, req.device)
     const pod = await this.#resolver.resolve(req.state)
     ctx.pod = podIdentity(pod)
@@ -414,6 +419,7 @@ export class Attacher implements AttachHandler {
    */
   async detachClaim(claimUid: string, signal?: AbortSignal): Promise<void> {
     const started = this.#nowMs()
+    await this.#store.refresh()
     const claim = this.#store.claim(claimUid)
     if (!claim) return
     const keys = [...new Set(claim.plans.map(p => mutexKey(claimUid, p.request)))]
@@ -438,6 +444,7 @@ export class Attacher implements AttachHandler {
   }
 
   async #detachLocked(claimUid: string, signal?: AbortSignal): Promise<number> {
+    await this.#store.refresh()
     const claim = this.#store.claim(claimUid)
     if (!claim) return 0
     const log = this.#log.child({
@@ -527,13 +534,24 @@ export class Attacher implements AttachHandler {
    * file lost), then run CNI GC for the `ndra.…` networks of the valid claims with every other
    * cache entry as the valid set. Entries and networks of other CNI users are never touched. The caller
    * decides what to do with the claim records themselves (drop them, remove CDI specs).
+   *
+   * Safe while another plugin instance works on the same node (rolling-update overlap): the cache
+   * is listed BEFORE the state is re-read, and a claim is recorded before its first ADD, so an
+   * entry whose claim is absent from that later read really is an orphan; a claim that appeared
+   * since `validClaimUids` was computed was prepared by the other instance and is kept; and an
+   * entry not (yet) recorded for a known claim whose network namespace is still live is left to
+   * the attach that made it (it is being recorded right now, or that attach failed and its own
+   * undo DEL / the kubelet's retry cleans it).
    */
-  async garbageCollect(validClaimUids: Iterable<string>): Promise<GarbageCollectReport> {
+  async garbageCollect(
+    validClaimUids: Iterable<string>,
+    opts: { readonly cniGc?: boolean } = {},
+  ): Promise<GarbageCollectReport> {
     const valid = new Set(validClaimUids)
     const detachedClaims: string[] = []
     const deletedCacheEntries: string[] = []
     const errors: string[] = []
-    const known = this.#store.snapshot().claims
+    const known = (await this.#store.refresh()).claims
     for (const uid of Object.keys(known)) {
       if (valid.has(uid)) continue
       try {
@@ -544,7 +562,9 @@ export class Attacher implements AttachHandler {
       }
     }
     const entries = await this.#cni.cachedAttachments()
-    const stillKnown = this.#store.snapshot().claims
+    const stillKnown = (await this.#store.refresh()).claims
+    const keep = (uid: string): boolean =>
+      stillKnown[uid] !== undefined && (valid.has(uid) || known[uid] === undefined)
     const orphans: AttachCacheEntry[] = []
     for (const e of entries) {
       if (!isDriverNetworkName(e.networkName)) continue
@@ -554,7 +574,19 @@ export class Attacher implements AttachHandler {
       const recorded = owner?.attachments.some(
         a => a.phase === 'attached' && a.sandboxId === e.containerId && a.ifName === e.ifName,
       )
-      if (valid.has(uid) && recorded === true) continue
+      if (keep(uid) && recorded === true) continue
+      if (
+        keep(uid) &&
+        e.netns !== undefined &&
+        e.netns !== '' &&
+        (await this.#probe.identify(e.netns)) !== undefined
+      ) {
+        this.#log.info(
+          { claimUID: uid, sandboxId: e.containerId, ifName: e.ifName },
+          'cache entry not recorded yet and its namespace is live; left to its attach',
+        )
+        continue
+      }
       orphans.push(e)
     }
     for (const e of orphans) {
@@ -576,7 +608,10 @@ export class Attacher implements AttachHandler {
     }
     const remaining = entries.filter(e => !orphans.includes(e))
     const seen = new Set<string>()
-    for (const uid of valid) {
+    // CNI GC lists the cache again and DELs whatever is not in `remaining`: an ADD another
+    // instance makes meanwhile would be undone, so the caller turns it off while one is live.
+    const gcUids = opts.cniGc === false ? [] : Object.keys(stillKnown).filter(keep)
+    for (const uid of gcUids) {
       for (const plan of stillKnown[uid]?.plans ?? []) {
         const key = JSON.stringify(plan.networkConfig)
         if (seen.has(key)) continue

@@ -37,6 +37,16 @@ export interface CniExec {
   ): Promise<Uint8Array>
   /** Resolve a plugin type to a path; rejects with `NDRA_CNI_PLUGIN_NOT_FOUND`. */
   findInPath(type: string, dirs: readonly string[]): Promise<string>
+  /**
+   * Run a node command (`argv[0]` looked up in `env.PATH`) where plugins run, e.g. `iptables` for
+   * clean-up a plugin could not do. Resolves with stdout on exit 0; rejects with
+   * `DriverError('NDRA_CNI_PLUGIN')` otherwise, `NDRA_CNI_TIMEOUT` on deadline or cancellation.
+   */
+  runCommand(
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    opts: ExecOptions,
+  ): Promise<string>
 }
 
 /**
@@ -102,6 +112,32 @@ export class ProcessExec implements CniExec {
     return findPluginInPath(type, dirs)
   }
 
+  async runCommand(
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    opts: ExecOptions,
+  ): Promise<string> {
+    const name = argv.join(' ')
+    const r = await this.#runArgv(
+      [...this.#wrapper, ...argv],
+      new Uint8Array(),
+      env,
+      opts.timeoutMs,
+      opts,
+    )
+    if (r.timedOut || r.aborted) {
+      throw new DriverError(
+        'NDRA_CNI_TIMEOUT',
+        `${name} did not finish within ${opts.timeoutMs} ms`,
+      )
+    }
+    if (r.spawnError || r.exitCode !== 0) {
+      const why = r.spawnError?.message ?? Buffer.from(r.stderr).toString('utf8').trim()
+      throw new DriverError('NDRA_CNI_PLUGIN', `${name} failed (exit ${r.exitCode ?? -1}): ${why}`)
+    }
+    return Buffer.from(r.stdout).toString('utf8')
+  }
+
   async execPlugin(
     path: string,
     stdin: Uint8Array,
@@ -161,8 +197,17 @@ export class ProcessExec implements CniExec {
     timeoutMs: number,
     opts: ExecOptions,
   ): Promise<RunOutcome> {
-    const argv = [...this.#wrapper, path]
-    const cmd = argv[0] ?? path
+    return this.#runArgv([...this.#wrapper, path], stdin, env, timeoutMs, opts)
+  }
+
+  #runArgv(
+    argv: readonly string[],
+    stdin: Uint8Array,
+    env: Readonly<Record<string, string>>,
+    timeoutMs: number,
+    opts: ExecOptions,
+  ): Promise<RunOutcome> {
+    const cmd = argv[0] ?? ''
     const args = argv.slice(1)
     return new Promise(resolve => {
       const out: Buffer[] = []

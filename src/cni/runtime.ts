@@ -9,6 +9,7 @@ import { ResultCache, type CachedAttachment } from './cache.js'
 import type { NetworkConfigList, PluginConf } from './conf.js'
 import { buildPluginEnv, type CniCommand } from './env.js'
 import { ProcessExec, type CniExec } from './exec.js'
+import { removeIpMasqChain, usesBridgeIpMasq } from './ipmasq-cleanup.js'
 import { KeyedLock } from '../util/keyed-lock.js'
 import { PluginFailure } from './plugin-failure.js'
 import { convertResult, parseResult, type CniResult } from './result.js'
@@ -326,6 +327,13 @@ export class CniRuntime {
         capabilityArgs: rt.capabilityArgs,
       })
       await this.#run('DEL', 'delete', list, plugin, stdin, rt, opts)
+    }
+    if (usesBridgeIpMasq(list)) {
+      // bridge skips its masquerade teardown when the netns is already gone (see ipmasq-cleanup).
+      await removeIpMasqChain(this.#exec, list.name, rt.containerId, {
+        timeoutMs: this.#timeoutMs,
+        signal: opts.signal,
+      })
     }
     await this.#cache.remove(list.name, rt.containerId, rt.ifName)
   }

@@ -5,19 +5,34 @@
  *
  * Start-up order:
  *  1. open the state store (a corrupt or unknown-version file stops start-up: never reset);
- *  2. recover: re-write missing CDI specs, drop orphan specs, garbage-collect CNI attachments;
- *  3. start the hook server, so containers of already-prepared claims can attach again;
+ *  2. recover: re-write missing CDI specs, drop orphan specs, garbage-collect CNI attachments (CNI GC
+ *     only when no other instance of the plugin is live on the node, see recovery.ts);
+ *  3. start the hook server, so containers of already-prepared claims can attach again. During a
+ *     rolling update this takes the hook socket path over from the old instance: new hook calls
+ *     come here, the old instance finishes the calls it already accepted;
  *  4. take the first host-link inventory (when host interfaces are published);
- *  5. start the kubelet plugin: DRA socket first, then the registration socket;
+ *  5. start the kubelet plugin: DRA socket first, then the registration socket (per-instance names
+ *     with the pod UID: the kubelet keeps both instances and prefers the newest);
  *  6. start publishing ResourceSlices (re-created whenever the kubelet wipes them);
- *  7. serve /metrics, /healthz, /readyz.
+ *  7. serve /metrics, /healthz, /readyz (TCP port retried while the old instance holds it; the
+ *     per-pod health socket the probes use at once);
+ *  8. reconcile the status of every held claim, then again every `statusResyncSeconds`.
  *
- * Shutdown order (SIGTERM):
- *  1. stop the kubelet plugin: registration socket removed, running prepares drained;
- *  2. stop the hook server after in-flight attaches finish (no attach is lost mid-way);
- *  3. stop the slice publisher and the inventory (slices stay; the next instance takes them over);
- *  4. stop the HTTP server and close the state store.
+ * Shutdown order (SIGTERM), all within one budget of SHUTDOWN_BUDGET_MS (the chart's
+ * terminationGracePeriodSeconds, 30 s, leaves 5 s of margin before the kubelet's SIGKILL):
+ *  1. stop the periodic status reconcile (no new passes start);
+ *  2. stop the kubelet plugin: registration socket removed first (the kubelet sends new
+ *     prepare/unprepare calls to the other instance, if any), running prepares/unprepares drained;
+ *  3. stop the hook server: no new calls accepted (the socket path stays with a successor that took
+ *     it over), in-flight attaches finish, then their results are recorded in the state file;
+ *  4. drain pending claim-status writes and pod events, including the one that follows the last
+ *     hook reply (what does not finish in time is re-derived by the next instance's reconcile);
+ *  5. stop the slice publisher and the inventory (slices stay; the next instance takes them over);
+ *  6. stop the HTTP server and close the state store (waits for queued writes).
+ * What a second instance takes over: the hook socket (step 3 of its start), the kubelet's calls
+ * (step 5), slice publishing, and every claim's status through its start-up reconcile.
  */
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { CoreV1Api, ResourceV1Api } from '@kubernetes/client-node'
@@ -30,7 +45,7 @@ import { CdiSpecWriter } from '../cdi/spec-writer.js'
 import { DeviceMetadataFiles, METADATA_HOST_SUBDIR } from '../metadata/device-metadata.js'
 import { ClaimMetadata } from './claim-metadata.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
-import { ProcessExec } from '../cni/exec.js'
+import { cniExecForHostRoot } from '../cni/host-root-exec.js'
 import { PluginVersions } from '../cni/plugin-versions.js'
 import { CniRuntime } from '../cni/runtime.js'
 import type { Config } from '../config.js'
@@ -39,6 +54,8 @@ import { HostLinkWatcher } from '../inventory/host-link-watcher.js'
 import { KubeClaimReader } from '../kube/claim-reader.js'
 import { KubePodReader } from '../kube/pod-reader.js'
 import { KubeletPlugin } from '../kubelet/kubelet-plugin.js'
+import { livePeerInstances } from '../kubelet/peer-instances.js'
+import { pluginSocketPaths } from '../kubelet/plugin-sockets.js'
 import type { Logger } from '../logger.js'
 import { HttpServer } from '../observability/http-server.js'
 import { MeasuredExec } from '../observability/measured-exec.js'
@@ -57,7 +74,7 @@ import { CniVersionCheck } from './cni-version-check.js'
 import { execaRunner } from './command-runner.js'
 import { MeasuredPreparer } from './measured-preparer.js'
 import { PrepareService } from './prepare-service.js'
-import { recover } from './recovery.js'
+import { recover, sweepOrphanSpecs } from './recovery.js'
 import { StatusObserver } from './status-observer.js'
 
 export interface DriverOptions {
@@ -69,8 +86,10 @@ export interface DriverOptions {
   readonly pluginEnv: Readonly<Record<string, string | undefined>>
 }
 
-/** How long shutdown lets running attaches and prepares finish. */
-const SHUTDOWN_GRACE_MS = 20_000
+/** Everything shutdown does must fit in this (the chart's grace period is 30 s). */
+export const SHUTDOWN_BUDGET_MS = 25_000
+/** How long the kubelet plugin lets running prepares finish (part of the budget). */
+const PLUGIN_DRAIN_MS = 10_000
 /** Longest a plugin may take to answer VERSION at prepare (its answer is cached per binary). */
 const VERSION_TIMEOUT_MS = 5_000
 /** Host-link inventory poll interval. */
@@ -97,6 +116,9 @@ export class Driver {
   #publisher: SlicePublisher | undefined
   #watcher: HostLinkWatcher | undefined
   #http: HttpServer | undefined
+  #observer: StatusObserver | undefined
+  #resyncTimer: NodeJS.Timeout | undefined
+  #stopping = false
   #slicesPublished = false
 
   constructor(opts: DriverOptions) {
@@ -118,12 +140,7 @@ export class Driver {
       hookSocket: c.hookSocket,
       hookTimeoutSeconds: c.hookTimeoutSeconds,
     })
-    const exec = new MeasuredExec(
-      new ProcessExec(
-        c.cniHostMountNs ? { wrapper: ['nsenter', '--mount=/proc/1/ns/mnt', '--'] } : {},
-      ),
-      metrics.cniPluginDuration,
-    )
+    const exec = new MeasuredExec(cniExecForHostRoot(c.cniHostRoot), metrics.cniPluginDuration)
     const cni = new CniRuntime({
       binDirs: c.cniBinDirs,
       cacheDir: c.cniCacheDir,
@@ -172,11 +189,27 @@ export class Driver {
       metrics: attachMetrics(metrics),
     })
 
+    this.#observer = observer
+    const ownRegistration = pluginSocketPaths({
+      driverName: c.driverName,
+      registrarDir: c.kubeletRegistrarDir,
+      pluginsDir: c.kubeletPluginsDir,
+      ...(c.podUid === '' ? {} : { podUid: c.podUid }),
+    }).registrationSocket
     await recover({
-      state: () => store.snapshot(),
+      state: () => store.refresh(),
       specs,
       gc: attacher,
       logger,
+      peerLive: async () => {
+        const peers = await livePeerInstances({
+          registrarDir: c.kubeletRegistrarDir,
+          driverName: c.driverName,
+          ownSocket: ownRegistration,
+        })
+        if (peers.length > 0) logger.info({ peers }, 'another plugin instance is live on this node')
+        return peers.length > 0
+      },
       ...(metadata ? { metadata } : {}),
     })
     metrics.preparedClaims.set(Object.keys(store.snapshot().claims).length)
@@ -232,6 +265,8 @@ export class Driver {
         versions: new CniVersionCheck({
           versions: new PluginVersions({
             runtime: cni,
+            // Plugin paths are paths in the node's root (CNI_HOST_ROOT); stat them there.
+            stat: p => stat(join(c.cniHostRoot, p)),
             timeoutMs: Math.min(VERSION_TIMEOUT_MS, c.cniPluginTimeoutSeconds * 1000),
           }),
         }),
@@ -252,14 +287,26 @@ export class Driver {
         },
       },
     })
+    const measured = new MeasuredPreparer(preparer, metrics)
     const plugin = new KubeletPlugin({
       driverName: c.driverName,
       registrarDir: c.kubeletRegistrarDir,
       pluginsDir: c.kubeletPluginsDir,
       ...(c.podUid === '' ? {} : { podUid: c.podUid }),
-      preparer: new MeasuredPreparer(preparer, metrics),
+      // Another instance may have prepared or unprepared claims since our last read (rolling
+      // update): decide from the file as it is now.
+      preparer: {
+        prepare: async (claims, signal) => {
+          await store.refresh()
+          return measured.prepare(claims, signal)
+        },
+        unprepare: async (claims, signal) => {
+          await store.refresh()
+          return measured.unprepare(claims, signal)
+        },
+      },
       logger: logger.child({ component: 'kubelet-plugin' }),
-      shutdownGraceMs: SHUTDOWN_GRACE_MS,
+      shutdownGraceMs: PLUGIN_DRAIN_MS,
     })
     this.#plugin = plugin
     await plugin.start()
@@ -275,9 +322,10 @@ export class Driver {
     await publisher.start()
     this.#slicesPublished = publisher.generation >= 0
 
-    if (c.httpAddress !== '') {
+    if (c.httpAddress !== '' || c.healthSocket !== '') {
       this.#http = new HttpServer({
         address: c.httpAddress,
+        ...(c.healthSocket === '' ? {} : { socketPath: c.healthSocket }),
         registry: metrics.registry,
         liveness: [
           {
@@ -315,23 +363,62 @@ export class Driver {
       { node: c.nodeName, driver: c.driverName, sockets: plugin.paths },
       'network-dra plugin started',
     )
+    const sweep = async (): Promise<void> => {
+      const r = await sweepOrphanSpecs({ state: () => store.refresh(), specs })
+      if (r.removed.length > 0 || r.errors.length > 0) {
+        logger.info({ removed: r.removed, errors: r.errors }, 'orphan CDI specs swept')
+      }
+    }
+    this.#resync(observer, sweep, 0)
   }
 
+  /**
+   * Reconcile claim status (and sweep orphan CDI specs) after `delayMs`, then every
+   * statusResyncSeconds (0 = only once).
+   */
+  #resync(observer: StatusObserver, sweep: () => Promise<unknown>, delayMs: number): void {
+    if (this.#stopping) return
+    this.#resyncTimer = setTimeout(() => {
+      this.#resyncTimer = undefined
+      void Promise.allSettled([observer.reconcile(), sweep()]).then(() => {
+        const every = this.#o.config.statusResyncSeconds
+        if (every > 0) this.#resync(observer, sweep, every * 1000)
+      })
+    }, delayMs)
+  }
+
+  /** The shutdown sequence in the module header, each step bounded by what is left of the budget. */
   async stop(): Promise<void> {
     const log = this.#o.logger
-    const step = async (name: string, fn: () => Promise<void> | void): Promise<void> => {
+    const deadline = Date.now() + SHUTDOWN_BUDGET_MS
+    const left = (): number => Math.max(1_000, deadline - Date.now())
+    const started = Date.now()
+    const step = async (name: string, fn: () => unknown): Promise<void> => {
+      const t0 = Date.now()
       try {
         await fn()
       } catch (err) {
         log.error({ err: String(err), step: name }, 'shutdown step failed')
       }
+      log.debug({ step: name, ms: Date.now() - t0 }, 'shutdown step done')
     }
+    this.#stopping = true
+    clearTimeout(this.#resyncTimer)
     await step('kubelet plugin', () => this.#plugin?.stop())
-    await step('hook server', () => this.#hook?.stop(SHUTDOWN_GRACE_MS))
+    await step('hook server', () => this.#hook?.stop(left()))
+    await step('claim status', async () => {
+      const pending = (await this.#observer?.drain(left())) ?? 0
+      if (pending > 0) {
+        log.warn(
+          { pending },
+          'claim status writes not finished in time; the next start reconciles them',
+        )
+      }
+    })
     await step('slice publisher', () => this.#publisher?.stop())
     await step('host links', () => this.#watcher?.stop())
     await step('http', () => this.#http?.stop())
     await step('state store', () => this.#store?.close())
-    log.info('network-dra plugin stopped')
+    log.info({ ms: Date.now() - started }, 'network-dra plugin stopped')
   }
 }

@@ -8,6 +8,12 @@
  *     sandboxes it no longer records, then CNI GC per network with the valid-attachment list;
  *     only networks whose name the driver derived (`ndra.…`, claims/network-name.ts) are touched.
  * Every step logs and continues: recovery never blocks start-up on one bad entry.
+ *
+ * Another plugin instance may be working on the same node (the old pod of a rolling update, until
+ * it is told to stop): it may prepare or unprepare claims while this runs. So the state is re-read
+ * (`state()` refreshes) after the CDI specs are listed, an orphan is a spec whose claim is absent
+ * from that later read (a claim is recorded before its spec is written), and CNI GC over the whole
+ * result cache is skipped while such an instance is live (`peerLive`).
  */
 import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
 import { errorMessage } from '../errors.js'
@@ -23,7 +29,10 @@ export interface RecoverySpecs {
 }
 
 export interface RecoveryGc {
-  garbageCollect(validClaimUids: Iterable<string>): Promise<{
+  garbageCollect(
+    validClaimUids: Iterable<string>,
+    opts?: { readonly cniGc?: boolean },
+  ): Promise<{
     readonly detachedClaims: readonly string[]
     readonly deletedCacheEntries: readonly string[]
     readonly errors: readonly string[]
@@ -35,17 +44,53 @@ export interface RecoveryReport {
   readonly specsRemoved: readonly string[]
   readonly cacheEntriesDeleted: readonly string[]
   readonly errors: readonly string[]
+  /** CNI GC was skipped because another instance was live. */
+  readonly cniGcSkipped: boolean
+}
+
+/**
+ * Remove CDI specs of our kind that no recorded claim owns. The specs are listed BEFORE the state
+ * is re-read: a claim is recorded before its spec is written and its record dropped after its spec
+ * is removed, so a listed spec whose claim is absent from the later read is an orphan even while
+ * another instance prepares or unprepares claims. Run at start and with every status resync, so a
+ * spec re-written by recovery while another instance unprepared its claim does not stay.
+ */
+export async function sweepOrphanSpecs(opts: {
+  readonly state: () => Promise<PluginState>
+  readonly specs: Pick<RecoverySpecs, 'listClaimUids' | 'remove'>
+}): Promise<{ removed: string[]; errors: string[] }> {
+  const removed: string[] = []
+  const errors: string[] = []
+  try {
+    const listed = await opts.specs.listClaimUids()
+    const now = (await opts.state()).claims
+    for (const uid of listed) {
+      if (now[uid] !== undefined) continue
+      try {
+        await opts.specs.remove(uid)
+        removed.push(uid)
+      } catch (err) {
+        errors.push(`removing orphan CDI spec of claim ${uid}: ${errorMessage(err)}`)
+      }
+    }
+  } catch (err) {
+    errors.push(`listing CDI specs: ${errorMessage(err)}`)
+  }
+  return { removed, errors }
 }
 
 export async function recover(opts: {
-  readonly state: () => PluginState
+  /** The state, freshly re-read from the file. */
+  readonly state: () => Promise<PluginState>
   readonly specs: RecoverySpecs
   readonly gc: RecoveryGc
   readonly logger: Logger
   /** KEP-5304 metadata files; absent when the feature is off. */
   readonly metadata?: ClaimMetadata
+  /** Whether another instance of the plugin is live on this node; default none. */
+  readonly peerLive?: () => Promise<boolean>
 }): Promise<RecoveryReport> {
-  const claims: Readonly<Record<string, ClaimRecord>> = opts.state().claims
+  const claims: Readonly<Record<string, ClaimRecord>> = (await opts.state()).claims
   const specsRewritten: string[] = []
   const specsRemoved: string[] = []
   const errors: string[] = []
@@ -60,34 +105,27 @@ export async function recover(opts: {
       errors.push(`re-writing CDI spec of claim ${record.uid}: ${errorMessage(err)}`)
     }
   }
-  try {
-    for (const uid of await opts.specs.listClaimUids()) {
-      if (claims[uid] !== undefined) continue
-      try {
-        await opts.specs.remove(uid)
-        specsRemoved.push(uid)
-      } catch (err) {
-        errors.push(`removing orphan CDI spec of claim ${uid}: ${errorMessage(err)}`)
-      }
-    }
-  } catch (err) {
-    errors.push(`listing CDI specs: ${errorMessage(err)}`)
-  }
+  const swept = await sweepOrphanSpecs(opts)
+  specsRemoved.push(...swept.removed)
+  errors.push(...swept.errors)
   let cacheEntriesDeleted: readonly string[] = []
+  let cniGcSkipped = false
   try {
-    const gc = await opts.gc.garbageCollect(Object.keys(claims))
+    cniGcSkipped = (await opts.peerLive?.()) === true
+    const gc = await opts.gc.garbageCollect(Object.keys(claims), { cniGc: !cniGcSkipped })
     cacheEntriesDeleted = gc.deletedCacheEntries
     errors.push(...gc.errors)
   } catch (err) {
     errors.push(`CNI garbage collection: ${errorMessage(err)}`)
   }
-  const report = { specsRewritten, specsRemoved, cacheEntriesDeleted, errors }
+  const report = { specsRewritten, specsRemoved, cacheEntriesDeleted, errors, cniGcSkipped }
   opts.logger.info(
     {
       preparedClaims: Object.keys(claims).length,
       specsRewritten: specsRewritten.length,
       specsRemoved: specsRemoved.length,
       cacheEntriesDeleted: cacheEntriesDeleted.length,
+      cniGcSkipped,
       errors,
     },
     'recovery done',

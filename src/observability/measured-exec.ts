@@ -40,4 +40,12 @@ export class MeasuredExec implements CniExec {
   findInPath(type: string, dirs: readonly string[]): Promise<string> {
     return this.#inner.findInPath(type, dirs)
   }
+
+  runCommand(
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    opts: ExecOptions,
+  ): Promise<string> {
+    return this.#inner.runCommand(argv, env, opts)
+  }
 }

@@ -238,9 +238,14 @@ export class SlicePublisher {
         },
         err => {
           this.#watch = undefined
-          // stop() aborts the watch, and the client reports that as an error: not a warning.
+          // A watch ends routinely (the client's and the API server's timeouts, ~every 30-60 s)
+          // and stop() aborts it: both are re-watched, neither is a warning. A failure to open
+          // the watch again is (below).
           if (err !== undefined && this.#running) {
-            this.#o.logger.warn({ err: errorMessage(err) }, 'resource slice watch ended')
+            this.#o.logger.debug(
+              { err: errorMessage(err) },
+              'resource slice watch ended; re-watching',
+            )
           }
           this.#rewatchLater()
         },

@@ -4,8 +4,14 @@
  * cross-process file lock, re-reading the file under the lock, so two plugin instances on one
  * node (DaemonSet rolling update with maxSurge) never lose each other's writes; the file is
  * replaced atomically so a crash never leaves it torn.
+ *
+ * The in-memory snapshot is what this instance last read or wrote. While another instance shares the
+ * file (the overlap of a rolling update), it may have changed the file since: every decision that
+ * depends on what is recorded (attach, detach, prepare, unprepare, recovery, status reconcile) first
+ * calls `refresh()`, which re-reads the file when its identity (inode, size, mtime) changed. The
+ * file is only ever replaced by rename, so a read without the lock sees a whole document.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
 import { lock } from 'proper-lockfile'
@@ -67,6 +73,8 @@ export class StateStore {
   #state: PluginState
   #queue: Promise<unknown> = Promise.resolve()
   #closed = false
+  /** Identity of the file behind `#state` (undefined: not read from a file yet / no file). */
+  #fileId: string | undefined
 
   private constructor(opts: StateStoreOptions, initial: PluginState) {
     this.#path = join(opts.dir, STATE_FILE_NAME)
@@ -84,8 +92,11 @@ export class StateStore {
    */
   static async open(opts: StateStoreOptions): Promise<StateStore> {
     await mkdir(opts.dir, { recursive: true, mode: STATE_DIR_MODE })
-    const initial = await readState(join(opts.dir, STATE_FILE_NAME))
-    return new StateStore(opts, initial)
+    const path = join(opts.dir, STATE_FILE_NAME)
+    const id = await fileIdentity(path)
+    const store = new StateStore(opts, await readState(path))
+    store.#fileId = id
+    return store
   }
 
   /** Path of the state file (for logs and diagnostics). */
@@ -95,6 +106,28 @@ export class StateStore {
 
   /** The state as last read or written by this instance; deeply frozen. */
   snapshot(): PluginState {
+    return this.#state
+  }
+
+  /**
+   * Bring the snapshot up to date with the file when another process replaced it since this
+   * instance last read or wrote it. Cheap when nothing changed (one stat). Never takes the lock:
+   * writers rename a complete file into place. Queued behind this instance's own updates, so it
+   * never replaces a newer snapshot with an older one. Throws `NDRA_STATE_CORRUPT` like `open`.
+   */
+  refresh(): Promise<PluginState> {
+    const run = this.#queue.then(() => this.#refreshNow())
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  async #refreshNow(): Promise<PluginState> {
+    const id = await fileIdentity(this.#path)
+    if (id !== this.#fileId) {
+      const state = await readState(this.#path)
+      this.#state = deepFreeze(state)
+      this.#fileId = id
+    }
     return this.#state
   }
 
@@ -149,6 +182,7 @@ export class StateStore {
         if (lease.compromised !== undefined) throw lease.compromised
         await writeFileAtomic(this.#path, text, { mode: STATE_FILE_MODE })
       }
+      this.#fileId = await fileIdentity(this.#path)
       this.#state = deepFreeze(JSON.parse(text) as PluginState)
       return result
     } finally {
@@ -211,6 +245,23 @@ export class StateStore {
       // The lock was already taken over (compromised) or removed; the next update re-locks.
       this.#logger.warn({ err, lock: this.#lockPath }, 'releasing state lock failed')
     }
+  }
+}
+
+/** `ino:size:mtimeNs` of the file, or undefined when it does not exist. */
+async function fileIdentity(path: string): Promise<string | undefined> {
+  try {
+    const st = await stat(path, { bigint: true })
+    return `${st.ino}:${st.size}:${st.mtimeNs}`
+  } catch (err: unknown) {
+    if (isErrno(err, 'ENOENT')) return undefined
+    throw new DriverError(
+      'NDRA_STATE_CORRUPT',
+      `cannot stat state file ${path}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    )
   }
 }
 

@@ -7,10 +7,18 @@
  * (driver, pool, device, shareID), and an apply REMOVES entries this manager applied before but
  * left out now. So every call carries the full set of device entries the driver wants for the
  * claim, not only the one that just changed.
+ *
+ * `reconcile` is the other way in: read what the API server holds, compare this driver's entries
+ * with the wanted ones (ignoring timestamps), and when they differ replace exactly this driver's
+ * entries with a resourceVersion-guarded JSON patch. That also removes entries a server-side apply
+ * cannot (written by another field manager, or for devices no longer held) and restores entries a
+ * user wiped. Routine retries (conflicts with the resourceclaim controller) log at info; only a
+ * write that finally fails is a warning, and a claim that is gone (404) is not an error at all.
  */
 import { DriverError, errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Clock } from '../slices/clock.js'
+import { sortKeys } from '../util/sort-keys.js'
 import { httpStatusOf, isRetryable } from './http-status.js'
 
 /** `status.devices[].data` limit (AllocatedDeviceStatusDataMaxLength). */
@@ -178,6 +186,27 @@ export function buildStatusApply(
   }
 }
 
+/** The parts of a device entry that matter when comparing it with what the server holds. */
+function entryEssence(d: Readonly<Record<string, unknown>>): unknown {
+  const conds = Array.isArray(d['conditions']) ? (d['conditions'] as Record<string, unknown>[]) : []
+  return sortKeys({
+    key: [d['driver'], d['pool'], d['device'], d['shareID'] ?? ''],
+    conditions: conds.map(c => [c['type'], c['status'], c['reason'], c['message']]),
+    data: d['data'] ?? null,
+    networkData: d['networkData'] ?? null,
+  })
+}
+
+/** Whether two sets of one driver's device entries are the same, ignoring order and timestamps. */
+export function sameEntries(
+  live: readonly Readonly<Record<string, unknown>>[],
+  want: readonly Readonly<Record<string, unknown>>[],
+): boolean {
+  const canon = (xs: readonly Readonly<Record<string, unknown>>[]): string[] =>
+    xs.map(x => JSON.stringify(entryEssence(x))).sort()
+  return JSON.stringify(canon(live)) === JSON.stringify(canon(want))
+}
+
 /** Options of {@link ClaimStatusWriter}. */
 export interface ClaimStatusWriterOptions {
   readonly client: ClaimStatusClient
@@ -229,16 +258,7 @@ export class ClaimStatusWriter {
           continue
         }
         const last = attempt >= this.#o.maxAttempts || !isRetryable(err)
-        this.#o.logger.warn(
-          {
-            claimUID: claim.uid,
-            namespace: claim.namespace,
-            name: claim.name,
-            attempt,
-            err: errorMessage(err),
-          },
-          last ? 'claim status write failed' : 'claim status write failed; retrying',
-        )
+        this.#logFailure(claim, attempt, err, last)
         if (last) {
           throw new DriverError(
             'NDRA_KUBE_API',
@@ -284,6 +304,94 @@ export class ClaimStatusWriter {
         }
       }
       throw err
+    }
+  }
+
+  #logFailure(claim: ClaimRef, attempt: number, err: unknown, last: boolean): void {
+    const fields = {
+      claimUID: claim.uid,
+      namespace: claim.namespace,
+      name: claim.name,
+      attempt,
+      err: errorMessage(err),
+    }
+    if (!last) this.#o.logger.info(fields, 'claim status write failed; retrying')
+    else if (httpStatusOf(err) === 404)
+      this.#o.logger.info(fields, 'claim is gone; status not written')
+    else this.#o.logger.warn(fields, 'claim status write failed')
+  }
+
+  /**
+   * Make this driver's entries of the claim's `status.devices` equal to what `want()` returns:
+   * read the claim, then ask `want()` (so what it derives from is at least as new as what the
+   * read saw: another instance records an attachment before it writes its status), and only when
+   * the entries differ (conditions' status/reason/message, data, networkData, or the set of
+   * devices) replace them, keeping condition transition times the server already holds. `want()`
+   * returning undefined means the claim is no longer held: nothing is written. Throws
+   * `NDRA_KUBE_API` like `write` (404 included: the caller decides whether a vanished claim
+   * matters).
+   */
+  async reconcile(
+    claim: ClaimRef,
+    want: () => Promise<readonly DeviceStatus[] | undefined>,
+  ): Promise<'unchanged' | 'written' | 'gone'> {
+    let delay = this.#o.baseDelayMs
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const cur = await this.#o.client.readStatusDevices(claim.namespace, claim.name)
+        const devices = await want()
+        if (devices === undefined) return 'gone'
+        const live = cur.devices.filter(d => d['driver'] === this.#o.driverName)
+        this.#adoptTransitions(claim, live)
+        const body = buildStatusApply(claim, this.#o.driverName, devices, d =>
+          this.#transition(claim, d),
+        )
+        const ours = (body['status'] as { devices: Record<string, unknown>[] }).devices
+        if (sameEntries(live, ours)) return 'unchanged'
+        const others = cur.devices.filter(d => d['driver'] !== this.#o.driverName)
+        await this.#o.client.jsonPatchStatus(
+          claim.namespace,
+          claim.name,
+          [
+            { op: 'test', path: '/metadata/resourceVersion', value: cur.resourceVersion },
+            { op: 'add', path: '/status/devices', value: [...others, ...ours] },
+          ],
+          this.#o.driverName,
+        )
+        return 'written'
+      } catch (err: unknown) {
+        // A failed `test` op is 422 without details: treat it as the conflict it almost always is.
+        const retry = isRetryable(err) || httpStatusOf(err) === 422
+        const last = attempt >= this.#o.maxAttempts || !retry
+        this.#logFailure(claim, attempt, err, last)
+        if (last) {
+          throw new DriverError(
+            'NDRA_KUBE_API',
+            `reconciling status of ResourceClaim ${claim.namespace}/${claim.name}: ${errorMessage(err)}`,
+            { cause: err },
+          )
+        }
+        await this.#o.clock.sleep(delay)
+        delay = Math.min(delay * 2, this.#o.maxDelayMs)
+      }
+    }
+  }
+
+  /** Keep the server's lastTransitionTime for conditions whose status we would not change. */
+  #adoptTransitions(claim: ClaimRef, live: readonly Readonly<Record<string, unknown>>[]): void {
+    for (const d of live) {
+      const conds = Array.isArray(d['conditions']) ? (d['conditions'] as unknown[]) : []
+      const ready = conds.find(
+        (c): c is Record<string, unknown> =>
+          typeof c === 'object' && c !== null && (c as Record<string, unknown>)['type'] === 'Ready',
+      )
+      const time = ready?.['lastTransitionTime']
+      if (typeof time !== 'string') continue
+      const shareID = typeof d['shareID'] === 'string' ? d['shareID'] : ''
+      const key = `${claim.uid}|${String(d['pool'])}|${String(d['device'])}|${shareID}`
+      if (!this.#transitions.has(key)) {
+        this.#transitions.set(key, { ready: ready?.['status'] === 'True', time })
+      }
     }
   }
 

@@ -14,11 +14,12 @@ import { parseAllDocuments } from 'yaml'
 import { parsePolicy, type Policy } from '../../src/claims/policy.js'
 import type { DeviceAllocationConfiguration } from '../../src/claims/resource-claim.js'
 import { CORPUS_VALUES, type BenignCase } from './hostile-claims.js'
+import { PLATFORM } from '../lib/platform.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CHART = join(ROOT, 'charts', 'network-dra')
-/** helm as scripts/build-k8s.sh builds it; `HELM` overrides. */
-export const HELM = process.env['HELM'] ?? '/var/cache/network-dra/helm/v3.19.0/bin/helm'
+/** helm as scripts/build/k8s.sh builds it; `HELM` overrides. */
+export const HELM = process.env['HELM'] ?? PLATFORM.helm
 
 // Rendered manifests are untyped JSON.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -126,7 +126,7 @@ t.test('helm install publishes ResourceSlices', async t => {
     SYSTEM_NS,
     '--create-namespace',
     '-f',
-    `${REPO}charts/network-dra/ci/e2e-values.yaml`,
+    `${REPO}test/e2e/values.yaml`,
     '-f',
     `${EX}/values-demo.yaml`,
     '--wait',

@@ -72,6 +72,20 @@ export class CniFakeExec implements CniExec {
     }
   }
 
+  /** Node commands run through `runCommand` (argv), in call order. */
+  readonly commands: string[][] = []
+  /** Answers `runCommand`: stdout, or throw. Default: empty output. */
+  commandResponder: (argv: readonly string[]) => string = () => ''
+
+  runCommand(argv: readonly string[]): Promise<string> {
+    this.commands.push([...argv])
+    try {
+      return Promise.resolve(this.commandResponder(argv))
+    } catch (err: unknown) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
   /** Commands and types in call order, e.g. `ADD macvlan`. */
   get trace(): string[] {
     return this.calls.map(c => `${c.command} ${c.type}`)

@@ -20,11 +20,12 @@ import {
   type CorpusDeviceClass,
   type HostileCase,
 } from '../corpus/hostile-claims.js'
+import { PLATFORM } from '../lib/platform.js'
 import { randomSuffix } from './lib/netns.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const HELM = '/var/cache/network-dra/helm/v3.19.0/bin/helm'
-const KUBECTL = '/var/cache/network-dra/k8s/v1.35.4/bin/kubectl'
+const HELM = PLATFORM.helm
+const KUBECTL = PLATFORM.kubectl
 /** Env var scripts/integration.sh sets to the control plane's admin kubeconfig. */
 const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
 const DRIVER = 'network-dra.dev'

@@ -33,6 +33,13 @@ class CountingExec implements CniExec {
     if (env['CNI_COMMAND'] === 'VERSION') this.versionRuns.push(path)
     return this.inner.execPlugin(path, stdin, env, opts)
   }
+  runCommand(
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    opts: ExecOptions,
+  ): Promise<string> {
+    return this.inner.runCommand(argv, env, opts)
+  }
 }
 
 const plan = (cniVersion: string, plugins: Record<string, unknown>[]): AttachmentPlan => ({

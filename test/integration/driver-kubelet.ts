@@ -108,7 +108,7 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   const kubeconfig = await kubeconfigPath()
   if (kubeconfig === undefined) {
     t.fail(
-      `no control plane: run \`bash scripts/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
+      `no control plane: run \`bash scripts/test/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
     )
     return
   }

@@ -1,5 +1,5 @@
 // Invariant: with the chart rendered by helm with the demo allowance (examples/values-demo.yaml) and
-// applied for real to a kube-apiserver 1.35 (so its DeviceClasses and admission policies exist),
+// applied for real to the selected kube-apiserver (so its DeviceClasses and admission policies exist),
 // every manifest in examples/ is accepted by `kubectl apply --dry-run=server` unchanged in the
 // granted demo namespace, and the chart's claim-config admission policy is live (a claim setting a
 // forbidden key is refused with a message naming the key and the rule).
@@ -9,12 +9,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
+import { PLATFORM } from '../lib/platform.js'
 import { randomSuffix } from './lib/netns.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const HELM = '/var/cache/network-dra/helm/v3.19.0/bin/helm'
-const KUBECTL = '/var/cache/network-dra/k8s/v1.35.4/bin/kubectl'
-/** Env var scripts/integration.sh sets to the control plane's admin kubeconfig. */
+const HELM = PLATFORM.helm
+const KUBECTL = PLATFORM.kubectl
+/** Env var scripts/test/integration.sh sets to the control plane's admin kubeconfig. */
 const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
 
 interface Run {
@@ -83,7 +84,7 @@ t.test(
     const kubeconfig = await kubeconfigPath()
     if (kubeconfig === undefined) {
       t.fail(
-        `no control plane: run \`bash scripts/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
+        `no control plane: run \`bash scripts/test/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
       )
       return
     }

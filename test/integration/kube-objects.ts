@@ -1,4 +1,5 @@
-// Invariant: against a real kube-apiserver (1.35), the Kubernetes-object side is accepted as
+// Invariant: against a real kube-apiserver (the version test/lib/platform.ts selects), the
+// Kubernetes-object side is accepted as
 // written: ResourceSlices pass validation and split at 128 devices with one generation and the
 // right count, owned by the Node; slices wiped like the kubelet does are re-created; a claim
 // allocated as the scheduler would gives plans; our status (conditions, data, networkData) is
@@ -23,6 +24,7 @@ import { SlicePublisher } from '../../src/slices/slice-publisher.js'
 import { ClaimStatusWriter } from '../../src/status/claim-status.js'
 import { kubeStatusClient } from '../../src/status/kube-status-client.js'
 import { PodEventRecorder } from '../../src/status/pod-events.js'
+import { PLATFORM } from '../lib/platform.js'
 import { randomSuffix } from './lib/netns.js'
 import { sortKeys } from '../../src/util/sort-keys.js'
 
@@ -32,10 +34,10 @@ import { sortKeys } from '../../src/util/sort-keys.js'
 const run = promisify(execFile)
 const SCRIPT = 'scripts/cluster/control-plane.sh'
 const DRIVER = 'network-dra.dev'
-const APISERVER = '/var/cache/network-dra/k8s/v1.35.4/bin/kube-apiserver'
+const APISERVER = PLATFORM.kubeApiserver
 
 async function controlPlane(): Promise<{ kubeconfig: string; startedHere: boolean }> {
-  // scripts/integration.sh starts the control plane and names its kubeconfig here.
+  // scripts/test/integration.sh starts the control plane and names its kubeconfig here.
   const fromEnv = process.env['NDRA_CP_KUBECONFIG']
   if (fromEnv !== undefined && fromEnv !== '') return { kubeconfig: fromEnv, startedHere: false }
   try {
@@ -61,7 +63,7 @@ t.test('kube objects against a real apiserver', { timeout: 240_000 }, async t =>
   try {
     await run('test', ['-x', APISERVER])
   } catch {
-    t.fail(`${APISERVER} missing: build the Kubernetes binaries first (scripts/build-k8s.sh)`)
+    t.fail(`${APISERVER} missing: build the Kubernetes binaries first (scripts/build/k8s.sh)`)
     return
   }
   const cp = await controlPlane()

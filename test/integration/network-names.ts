@@ -55,6 +55,13 @@ class RecordingExec implements CniExec {
     })
     return this.inner.execPlugin(path, stdin, env, opts)
   }
+  runCommand(
+    argv: readonly string[],
+    env: Readonly<Record<string, string>>,
+    opts: ExecOptions,
+  ): Promise<string> {
+    return this.inner.runCommand(argv, env, opts)
+  }
 }
 
 /** Every file under `dir` with its content, for before/after comparison. */

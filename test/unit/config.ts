@@ -10,7 +10,7 @@ t.test('defaults with only the node name', async t => {
   t.same(c.cniBinDirs, ['/opt/cni/bin', '/usr/lib/cni'])
   t.equal(c.hookTimeoutSeconds, 30)
   t.equal(c.attachmentSlots, 128)
-  t.equal(c.cniHostMountNs, false)
+  t.equal(c.cniHostRoot, '/')
   t.equal(c.httpAddress, ':9465')
   t.ok(Object.isFrozen(c))
 })
@@ -44,14 +44,14 @@ const bad = [
       'rel',
       '--log-level',
       'loud',
-      '--cni-host-mount-ns',
-      'maybe',
+      '--cni-host-root',
+      'host',
     ],
     env: {},
     want: [
       '--cdi-root: "rel" must be an absolute path',
       '--attachment-slots: "0" must be a whole number from 1 to 4096',
-      '--cni-host-mount-ns: "maybe" must be true or false',
+      '--cni-host-root: "host" must be an absolute path',
       '--log-level: "loud" must be one of trace, debug, info, warn, error',
     ],
   },

@@ -91,8 +91,26 @@ network-dra.dev/v1alpha1
 {{- define "network-dra.cniBinDirs" -}}
 {{- if .Values.plugin.cniBinDirs }}{{ join ":" .Values.plugin.cniBinDirs }}{{ else }}/opt/cni/bin:/usr/lib/cni{{ end }}
 {{- end }}
+{{- /* Mount point of the node's root filesystem in the plugin container (cniExecution chroot). */ -}}
+{{- define "network-dra.hostRootMount" -}}
+/host
+{{- end }}
 {{- define "network-dra.httpPort" -}}
 {{- if kindIs "invalid" .Values.http.port }}9465{{ else }}{{ int .Values.http.port }}{{ end }}
+{{- end }}
+
+{{/*
+The plugin pod's own health socket, in its private /tmp (emptyDir): each pod of a rolling update has
+its own, so an exec probe always reaches the instance of its own pod.
+*/}}
+{{- define "network-dra.healthSocket" -}}
+/tmp/network-dra-health.sock
+{{- end }}
+{{/* Exec probe command: (list $ "/healthz"). */}}
+{{- define "network-dra.probeCommand" -}}
+{{- $ctx := index . 0 -}}
+{{- $path := index . 1 -}}
+["/usr/local/bin/node", "/app/dist/src/probe.js", {{ include "network-dra.healthSocket" $ctx | quote }}, {{ $path | quote }}, {{ mul (int $ctx.Values.probes.timeoutSeconds) 1000 | toString | quote }}]
 {{- end }}
 
 {{/* Where the image carries the hook executable; the init container copies it to the host. */}}

@@ -1,13 +1,14 @@
 // Helpers for the end-to-end tests: kubectl/helm against the harness cluster, host links, polling.
 // The cluster is the one scripts/cluster/up.sh started (admin kubeconfig at a fixed path).
 import { execa } from 'execa'
+import { PLATFORM } from '../../lib/platform.js'
+
+export { PLATFORM }
 
 export const KUBECONFIG =
   process.env.NDRA_KUBECONFIG ?? '/var/lib/network-dra-cluster/admin.kubeconfig'
-const K8S_VERSION = process.env.K8S_VERSION ?? 'v1.35.4'
-export const KUBECTL =
-  process.env.KUBECTL ?? `/var/cache/network-dra/k8s/${K8S_VERSION}/bin/kubectl`
-export const HELM = process.env.HELM ?? '/var/cache/network-dra/helm/v3.19.0/bin/helm'
+export const KUBECTL = process.env.KUBECTL ?? PLATFORM.kubectl
+export const HELM = process.env.HELM ?? PLATFORM.helm
 export const REPO = new URL('../../../', import.meta.url).pathname
 
 export async function kubectl(args: readonly string[], input?: string): Promise<string> {

@@ -1,5 +1,5 @@
 // The one container image every podman-based integration test runs: `localhost/network-dra-test:v1`
-// (static busybox with relative applet links), built offline by `scripts/images.sh cluster`, the
+// (static busybox with relative applet links), built offline by `scripts/images/build.sh cluster`, the
 // same image the cluster, the examples and the end-to-end tests use. No registry is reachable from
 // test machines, so nothing is pulled.
 import { execFile } from 'node:child_process'
@@ -7,15 +7,15 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 
-/** Tag of the test image (scripts/images.sh TEST_IMAGE). */
+/** Tag of the test image (scripts/images/build.sh TEST_IMAGE). */
 export const TEST_IMAGE = 'localhost/network-dra-test:v1'
 
-const IMAGES_SH = new URL('../../../scripts/images.sh', import.meta.url).pathname
+const IMAGES_SH = new URL('../../../scripts/images/build.sh', import.meta.url).pathname
 
 let pending: Promise<string> | undefined
 
 /**
- * Make sure {@link TEST_IMAGE} exists locally and return its tag. `scripts/images.sh cluster` skips
+ * Make sure {@link TEST_IMAGE} exists locally and return its tag. `scripts/images/build.sh cluster` skips
  * every image whose inputs did not change, so this is cheap when the image is up to date; calls in
  * one process share one run.
  */

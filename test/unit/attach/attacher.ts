@@ -533,6 +533,85 @@ t.test(
   },
 )
 
+// Invariant (rolling-update overlap): the hook socket moves to the new instance while the old one
+// may still prepare claims; attach and detach re-read the shared state first, so a claim another
+// instance prepared (or attached) since our last read is found and its attachment is reused, not
+// ADDed twice, and its DEL is not skipped.
+t.test('attach/detach see what another instance recorded since the last read', async t => {
+  const p = pod('sb1', 'u1')
+  const r = rig([], { c1: p })
+  r.store.external(c => {
+    c[UID] = claim()
+  })
+  t.equal(r.store.claim(UID), undefined, 'not visible before a refresh')
+  const first = await r.attacher.attach(req('c1'), signal)
+  t.equal(first.ok, true, first.message)
+  t.same(r.cni.ops(), ['add:sb1'])
+  // The other instance (re)attached a second claim's pod meanwhile: a restart must reuse it.
+  const q = pod('sb2', 'u2')
+  r.resolver.pods.set('c2', q)
+  r.probe.ids.set(q.netns, q.netnsId)
+  r.store.external(c => {
+    c['claim-2'] = claim('claim-2', [plan(0)], [record(q)])
+  })
+  const again = await r.attacher.attach(req('c2', 'attachment-0', 'claim-2'), signal)
+  t.match(again.message, /already attached/)
+  t.same(r.cni.ops(), ['add:sb1'], 'no second ADD')
+  // Its unprepare lands here: the DEL runs.
+  r.store.external(c => {
+    c['claim-3'] = claim('claim-3', [plan(0)], [record(pod('sb3', 'u3'))])
+  })
+  await r.attacher.detachClaim('claim-3')
+  t.same(r.cni.ops(), ['add:sb1', 'del:sb3'])
+})
+
+// Invariant: garbage collection during an overlap never undoes another instance's work: a claim
+// it prepared after `validClaimUids` was computed is kept, an entry not yet recorded whose netns is
+// live is left alone, and CNI GC is skipped when asked (a peer is live).
+t.test('garbageCollect is safe while another instance works', async t => {
+  const live = pod('sb1', 'u1')
+  // A network whose name the driver derived: GC only ever touches those.
+  const dplan = {
+    ...plan(0),
+    networkConfig: { ...plan(0).networkConfig, name: 'ndra.class.net-0' },
+  }
+  const r = rig([claim('old', [dplan], [record(live)])], {})
+  r.probe.ids.set(live.netns, live.netnsId)
+  const fresh = pod('sb2', 'u2')
+  r.probe.ids.set(fresh.netns, fresh.netnsId)
+  const config = new TextEncoder().encode(JSON.stringify(dplan.networkConfig))
+  const entry = (containerId: string, uid: string, netns: string) => ({
+    containerId,
+    ifName: 'net1',
+    networkName: 'ndra.class.net-0',
+    netns,
+    config,
+    cniArgs: [[CLAIM_UID_CNI_ARG, uid]] as [string, string][],
+    capabilityArgs: {},
+  })
+  r.cni.cache = [
+    entry('sb1', 'old', live.netns),
+    // ADD by the peer for a claim it prepared after our valid list was made, recorded already.
+    entry('sb2', 'new', fresh.netns),
+    // ADD by the peer for a known claim, not recorded yet, netns live.
+    entry('sb3', 'old', fresh.netns),
+    // A dead sandbox of a known claim, never recorded: a real orphan.
+    entry('sb4', 'old', '/run/netns/gone'),
+  ]
+  // The peer prepares and attaches 'new' while GC runs (after the caller computed its list).
+  const entries = r.cni.cache
+  r.cni.cachedAttachments = async () => {
+    r.store.external(c => {
+      c['new'] = claim('new', [dplan], [record(fresh)])
+    })
+    return entries
+  }
+  const report = await r.attacher.garbageCollect(['old'], { cniGc: false })
+  t.same(report.detachedClaims, [], "the peer's new claim is not detached")
+  t.same(report.deletedCacheEntries, ['ndra.class.net-0-sb4-net1'])
+  t.same(r.cni.ops(), ['del:sb4'], 'no CNI GC while a peer is live')
+})
+
 t.test(
   'garbageCollect: a legacy record naming a foreign network (cbr0) and foreign cache entries are left alone',
   async t => {

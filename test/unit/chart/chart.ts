@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { DEFAULT_POLICY, parsePolicy } from '../../../src/claims/policy.js'
-import { chart, helm, one, render, type Obj } from './lib/render.js'
+import { chart, helm, one, render, root, type Obj } from './lib/render.js'
 
 /* eslint-disable @typescript-eslint/no-unsafe-return -- Obj is untyped rendered JSON */
 
@@ -49,7 +49,8 @@ function registerTests(): void {
     t.equal(plugin.securityContext.privileged, true)
     t.equal(plugin.image, 'localhost/network-dra:0.1.0')
     t.same(Object.keys(envOf(plugin)).sort(), [
-      'CNI_HOST_MOUNT_NS',
+      'CNI_HOST_ROOT',
+      'HEALTH_SOCKET',
       'NODE_NAME',
       'POD_UID',
       'POLICY_FILE',
@@ -57,10 +58,23 @@ function registerTests(): void {
     const env = envOf(plugin)
     t.same(env.NODE_NAME!.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } })
     t.same(env.POD_UID!.valueFrom, { fieldRef: { fieldPath: 'metadata.uid' } })
-    t.equal(env.CNI_HOST_MOUNT_NS!.value, 'true')
-    t.equal(plugin.ports[0].containerPort, 9465, 'probes the daemon default port')
-    t.equal(plugin.livenessProbe.httpGet.path, '/healthz')
-    t.equal(plugin.readinessProbe.httpGet.path, '/readyz')
+    t.equal(env.CNI_HOST_ROOT!.value, '/host', 'plugins run chrooted into the node root')
+    // Rolling update with maxSurge 1: no declared (host) port, probes reach the pod's own socket.
+    t.equal(plugin.ports, undefined, 'no container port: it would be a host port (hostNetwork)')
+    t.equal(env.HEALTH_SOCKET!.value, '/tmp/network-dra-health.sock')
+    t.same(plugin.livenessProbe.exec.command, [
+      '/usr/local/bin/node',
+      '/app/dist/src/probe.js',
+      '/tmp/network-dra-health.sock',
+      '/healthz',
+      '5000',
+    ])
+    t.equal(plugin.readinessProbe.exec.command[3], '/readyz')
+    t.equal(plugin.readinessProbe.timeoutSeconds, 5)
+    t.ok(
+      plugin.volumeMounts.some((m: Obj) => m.mountPath === '/tmp'),
+      'the health socket lives in the pod-private /tmp',
+    )
     const mounts = Object.fromEntries(plugin.volumeMounts.map((m: Obj) => [m.mountPath, m]))
     for (const p of [
       '/var/lib/kubelet/plugins_registry',
@@ -69,13 +83,22 @@ function registerTests(): void {
       '/var/lib/network-dra',
       '/run/network-dra',
       '/var/lib/cni',
-      '/opt/cni/bin',
-      '/usr/lib/cni',
       '/run/netns',
+      '/host',
+      '/host/var/lib/cni',
+      '/host/run',
+      '/host/run/netns',
     ]) {
       t.ok(mounts[p], `plugin mounts ${p}`)
     }
-    t.equal(mounts['/opt/cni/bin'].readOnly, true)
+    t.equal(mounts['/host'].readOnly, true, 'the node root is read-only')
+    t.notOk(mounts['/host'].mountPropagation, 'no propagation: works where / is private')
+    t.notOk(mounts['/host/var/lib/cni'].readOnly, 'IPAM state and the cache are writable')
+    t.notOk(mounts['/host/run'].readOnly, "iptables' lock is writable")
+    t.equal(mounts['/host/run/netns'].mountPropagation, 'HostToContainer')
+    t.notOk(mounts['/opt/cni/bin'], 'bin dirs come with the node root, not as mounts')
+    const hostRoot = (pod.volumes as Obj[]).find(v => v.name === 'host-root')
+    t.same(hostRoot?.hostPath, { path: '/', type: 'Directory' })
     t.equal(mounts['/run/netns'].mountPropagation, 'HostToContainer')
     t.equal(mounts['/var/run/netns'].mountPropagation, 'HostToContainer')
     t.notOk(mounts['/opt/network-dra/bin'], 'hook dir is only mounted into the init container')
@@ -276,7 +299,7 @@ function registerTests(): void {
         value: '192.0.2.2',
       },
     ]
-    const base = ['CNI_HOST_MOUNT_NS', 'NODE_NAME', 'POD_UID', 'POLICY_FILE']
+    const base = ['CNI_HOST_ROOT', 'HEALTH_SOCKET', 'NODE_NAME', 'POD_UID', 'POLICY_FILE']
     for (const row of table) {
       const r = render(row.values)
       t.ok(r.ok, `${row.env}: ${r.stderr}`)
@@ -291,11 +314,35 @@ function registerTests(): void {
     }
   })
 
-  t.test('cniHostMountNamespace false leaves CNI_HOST_MOUNT_NS to the daemon default', async t => {
-    const r = render({ plugin: { cniHostMountNamespace: false } })
+  t.test('cniExecution container: no CNI_HOST_ROOT, the bin dirs mounted instead', async t => {
+    const r = render({ plugin: { cniExecution: 'container' } })
     t.ok(r.ok, r.stderr)
-    const env = envOf(one(r.objects, 'DaemonSet').spec.template.spec.containers[0])
-    t.same(Object.keys(env).sort(), ['NODE_NAME', 'POD_UID', 'POLICY_FILE'])
+    const plugin = one(r.objects, 'DaemonSet').spec.template.spec.containers[0]
+    t.same(Object.keys(envOf(plugin)).sort(), [
+      'HEALTH_SOCKET',
+      'NODE_NAME',
+      'POD_UID',
+      'POLICY_FILE',
+    ])
+    const mounts = Object.fromEntries(
+      (plugin.volumeMounts as Obj[]).map(m => [m.mountPath as string, m]),
+    )
+    t.equal(mounts['/opt/cni/bin']?.readOnly, true)
+    t.equal(mounts['/usr/lib/cni']?.readOnly, true)
+    t.notOk(mounts['/host'], 'no node root mount')
+  })
+
+  t.test('cniWritableHostPaths choose the writable node paths in the chroot', async t => {
+    const r = render({ plugin: { cniWritableHostPaths: ['/var/lib/cni', '/run/xtables.d'] } })
+    t.ok(r.ok, r.stderr)
+    const pod = one(r.objects, 'DaemonSet').spec.template.spec
+    const mounts = (pod.containers[0].volumeMounts as Obj[]).map(m => m.mountPath as string)
+    t.ok(mounts.includes('/host/run/xtables.d'))
+    t.notOk(mounts.includes('/host/run'))
+    for (const bad of [['relative'], ['/'], ['/a:b']]) {
+      t.notOk(render({ plugin: { cniWritableHostPaths: bad } }).ok, `${bad[0]} is refused`)
+    }
+    t.notOk(render({ plugin: { cniExecution: 'nsenter' } }).ok, 'unknown mode refused')
   })
 
   t.test('non-default paths move the mounts with them', async t => {
@@ -307,7 +354,7 @@ function registerTests(): void {
         hookSocket: '/run/x/h.sock',
         hookPath: '/opt/x/hook',
       },
-      plugin: { cniBinDirs: ['/a'] },
+      plugin: { cniBinDirs: ['/a'], cniExecution: 'container' },
     })
     t.ok(r.ok, r.stderr)
     const pod = one(r.objects, 'DaemonSet').spec.template.spec
@@ -333,12 +380,12 @@ function registerTests(): void {
     )
   })
 
-  t.test('HTTP port 0 disables ports and probes', async t => {
+  t.test('HTTP port 0 turns off the TCP listener, not the probes', async t => {
     const plugin = one(render({ http: { port: 0 } }).objects, 'DaemonSet').spec.template.spec
       .containers[0]
     t.equal(plugin.ports, undefined)
-    t.equal(plugin.livenessProbe, undefined)
-    t.equal(plugin.readinessProbe, undefined)
+    t.equal(plugin.livenessProbe.exec.command[3], '/healthz')
+    t.equal(plugin.readinessProbe.exec.command[3], '/readyz')
   })
 
   t.test('admin networks become DeviceClasses carrying a CNIConfig', async t => {
@@ -550,3 +597,28 @@ function registerTests(): void {
     t.same(readdirSync(join(dir, 'host')), ['hook'])
   })
 }
+
+t.test('e2e installs the chart defaults: only the documented keys differ', async t => {
+  const file = join(root, 'test', 'e2e', 'values.yaml')
+  const e2e = parseYaml(readFileSync(file, 'utf8')) as Obj
+  // The differences test/e2e/values.yaml explains: the local image tag, the test's own host links
+  // and admin network. Anything else would make e2e prove a configuration users do not install.
+  const allowed: Record<string, string[] | true> = {
+    image: ['tag'],
+    plugin: ['hostInterfaces'],
+    networks: true,
+  }
+  for (const [k, v] of Object.entries(e2e)) {
+    const keys = allowed[k]
+    t.ok(keys, `top-level ${k} is an explained difference`)
+    if (Array.isArray(keys)) {
+      for (const sub of Object.keys(v as Obj)) t.ok(keys.includes(sub), `${k}.${sub} is explained`)
+    }
+  }
+  const r = render({}, [file])
+  t.ok(r.ok, r.stderr)
+  const plugin = one(r.objects, 'DaemonSet').spec.template.spec.containers[0]
+  t.equal(envOf(plugin).CNI_HOST_ROOT?.value, '/host', 'the default CNI execution (chroot)')
+  const masq = r.objects.find(o => o.kind === 'DeviceClass' && o.metadata.name.startsWith('e2e-'))
+  t.ok(masq, 'the admin network of the test is a DeviceClass')
+})

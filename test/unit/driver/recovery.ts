@@ -3,7 +3,7 @@
 import t from 'tap'
 import type { ClaimRecord, PluginState } from '../../../src/state/state-types.js'
 import { ClaimMetadata } from '../../../src/driver/claim-metadata.js'
-import { recover } from '../../../src/driver/recovery.js'
+import { recover, sweepOrphanSpecs } from '../../../src/driver/recovery.js'
 import { DeviceMetadataFiles, firstStreamObject } from '../../../src/metadata/device-metadata.js'
 import { silentLogger } from '../../../src/logger.js'
 
@@ -37,7 +37,7 @@ t.test('recovery table', async t => {
   const written: string[] = []
   let gcValid: string[] = []
   const report = await recover({
-    state: () => state(['a', 'b', 'c']),
+    state: async () => state(['a', 'b', 'c']),
     specs: {
       exists: async uid => files.has(uid),
       write: async (uid, devices) => {
@@ -78,7 +78,7 @@ t.test('recovery table', async t => {
 
 t.test('a failing listing or GC is reported, not thrown', async t => {
   const report = await recover({
-    state: () => state([]),
+    state: async () => state([]),
     specs: {
       exists: async () => true,
       write: async () => [],
@@ -89,6 +89,88 @@ t.test('a failing listing or GC is reported, not thrown', async t => {
     logger: silentLogger(),
   })
   t.same(report.errors, ['listing CDI specs: EACCES', 'CNI garbage collection: cache unreadable'])
+})
+
+// Invariant (rolling-update overlap): another instance may prepare a claim while recovery runs.
+// Its spec is listed, but the state re-read after the listing holds its record, so the spec is
+// kept; and CNI GC over the whole cache is turned off while another instance is live.
+t.test('a claim prepared by a live peer meanwhile keeps its spec; CNI GC off', async t => {
+  const files = new Set(['a'])
+  let reads = 0
+  let gcOpts: { cniGc?: boolean } | undefined
+  const report = await recover({
+    state: async () => {
+      reads++
+      // First read: only 'a'. The peer then prepares 'late' (record, then spec).
+      if (reads === 1) {
+        files.add('late')
+        return state(['a'])
+      }
+      return state(['a', 'late'])
+    },
+    specs: {
+      exists: async uid => files.has(uid),
+      write: async () => [],
+      remove: async uid => {
+        files.delete(uid)
+      },
+      listClaimUids: async () => [...files],
+    },
+    gc: {
+      garbageCollect: async (_valid, opts) => {
+        gcOpts = opts
+        return { detachedClaims: [], deletedCacheEntries: [], errors: [] }
+      },
+    },
+    peerLive: async () => true,
+    logger: silentLogger(),
+  })
+  t.same(report.specsRemoved, [], "the peer's fresh spec is not an orphan")
+  t.ok(files.has('late'))
+  t.same(gcOpts, { cniGc: false })
+  t.equal(report.cniGcSkipped, true)
+})
+
+t.test('without a live peer CNI GC runs', async t => {
+  let gcOpts: { cniGc?: boolean } | undefined
+  const report = await recover({
+    state: async () => state([]),
+    specs: {
+      exists: async () => true,
+      write: async () => [],
+      remove: async () => undefined,
+      listClaimUids: async () => [],
+    },
+    gc: {
+      garbageCollect: async (_valid, opts) => {
+        gcOpts = opts
+        return { detachedClaims: [], deletedCacheEntries: [], errors: [] }
+      },
+    },
+    peerLive: async () => false,
+    logger: silentLogger(),
+  })
+  t.same(gcOpts, { cniGc: true })
+  t.equal(report.cniGcSkipped, false)
+})
+
+// Invariant: the periodic sweep removes exactly the specs whose claim the state (read after the
+// listing) no longer holds, and reports a failing removal instead of throwing.
+t.test('sweepOrphanSpecs', async t => {
+  const files = new Set(['held', 'orphan', 'stuck'])
+  const r = await sweepOrphanSpecs({
+    state: async () => state(['held']),
+    specs: {
+      listClaimUids: async () => [...files],
+      remove: async uid => {
+        if (uid === 'stuck') throw new Error('EBUSY')
+        files.delete(uid)
+      },
+    },
+  })
+  t.same(r.removed, ['orphan'])
+  t.same(r.errors, ['removing orphan CDI spec of claim stuck: EBUSY'])
+  t.same([...files].sort(), ['held', 'stuck'])
 })
 
 t.test('recovery re-creates a missing metadata file with the recorded network data', async t => {
@@ -119,7 +201,11 @@ t.test('recovery re-creates a missing metadata file with the recorded network da
   }
   let mounted: unknown
   await recover({
-    state: () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims: { m: rec } }),
+    state: async () => ({
+      apiVersion: 'network-dra.state/v1',
+      kind: 'PluginState',
+      claims: { m: rec },
+    }),
     specs: {
       exists: async () => false,
       write: async (_uid, devices) => {

@@ -7,6 +7,7 @@ import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
 import { StatusObserver, deviceStatuses } from '../../../src/driver/status-observer.js'
 import { silentLogger } from '../../../src/logger.js'
 import type { AttachmentRecord, ClaimRecord } from '../../../src/state/state-types.js'
+import type { DeviceStatus } from '../../../src/status/claim-status.js'
 
 const plan = (device: string): AttachmentPlan =>
   ({ request: 'net', pool: 'node-1', device, ifName: 'net1' }) as unknown as AttachmentPlan
@@ -78,8 +79,14 @@ t.test('deviceStatuses', async t => {
   t.equal(ready?.networkData?.interfaceName, 'net1')
 })
 
-function observer(claims: Record<string, ClaimRecord>, writeFails = false) {
+function observer(
+  claims: Record<string, ClaimRecord>,
+  writeFails = false,
+  reconcileAnswer: (uid: string) => Promise<'unchanged' | 'written' | 'gone'> = async () =>
+    'unchanged',
+) {
   const writes: unknown[] = []
+  const reconciles: { uid: string; devices: readonly DeviceStatus[] }[] = []
   const events: unknown[] = []
   const warnings: unknown[] = []
   const logger = silentLogger()
@@ -87,11 +94,18 @@ function observer(claims: Record<string, ClaimRecord>, writeFails = false) {
     warnings.push(o)
   }
   const obs = new StatusObserver({
-    claims: { claim: uid => claims[uid] },
+    claims: {
+      claim: uid => claims[uid],
+      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
+    },
     writer: {
       write: async (ref, devices) => {
         if (writeFails) throw new Error('apiserver down')
         writes.push({ ref, devices })
+      },
+      reconcile: async (ref, want) => {
+        reconciles.push({ uid: ref.uid, devices: (await want()) ?? [] })
+        return reconcileAnswer(ref.uid)
       },
     },
     events: {
@@ -101,7 +115,7 @@ function observer(claims: Record<string, ClaimRecord>, writeFails = false) {
     },
     logger,
   })
-  return { obs, writes, events, warnings }
+  return { obs, writes, events, warnings, reconciles }
 }
 
 const base = {
@@ -156,4 +170,122 @@ t.test('a failed status write is logged, not thrown; an unknown claim writes not
     ips: [],
   })
   t.same(unknown.writes, [])
+})
+
+// Invariant: shutdown can wait for the status write that follows a hook reply: drain() resolves
+// only once it settled (0 left), and reports what is still pending when the time runs out.
+t.test('drain waits for pending writes, bounded', async t => {
+  let release: () => void = () => undefined
+  const gate = new Promise<void>(r => {
+    release = r
+  })
+  const claims = { u1: record([att({})]) }
+  const writes: string[] = []
+  const obs = new StatusObserver({
+    claims: {
+      claim: uid => claims[uid as 'u1'],
+      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
+    },
+    writer: {
+      write: async ref => {
+        await gate
+        writes.push(ref.uid)
+      },
+      reconcile: async () => 'unchanged',
+    },
+    events: { attachFailed: async () => undefined },
+    logger: silentLogger(),
+  })
+  void obs.onAttached({ ...base, pod, ifName: 'net1', result: {}, interfaceName: 'net1', ips: [] })
+  t.equal(obs.pending, 1)
+  t.equal(await obs.drain(30), 1, 'still pending after the timeout')
+  setTimeout(release, 20)
+  t.equal(await obs.drain(5_000), 0, 'drained')
+  t.same(writes, ['u1'])
+  t.equal(obs.pending, 0)
+})
+
+// Invariant: reconcile passes every held claim with the status its record says to the writer and
+// counts the outcomes; a vanished claim (404) is "gone", other failures are logged and counted.
+t.test('reconcile: every held claim, outcomes counted', async t => {
+  const claims = {
+    u1: record([att({})]),
+    u2: { ...record([]), uid: 'u2', name: 'c2' },
+    u3: { ...record([]), uid: 'u3', name: 'c3' },
+    u4: { ...record([]), uid: 'u4', name: 'c4' },
+  }
+  const { obs, reconciles, warnings } = observer(claims, false, async uid => {
+    if (uid === 'u2') return 'written'
+    if (uid === 'u3') throw Object.assign(new Error('not found'), { code: 404 })
+    if (uid === 'u4') throw new Error('apiserver down')
+    return 'unchanged'
+  })
+  const report = await obs.reconcile()
+  t.same(report, { claims: 4, unchanged: 1, written: 1, gone: 1, failed: 1 })
+  t.same(reconciles.map(r => r.uid).sort(), ['u1', 'u2', 'u3', 'u4'])
+  t.match(reconciles.find(r => r.uid === 'u1')?.devices, [{ ready: true, reason: 'NetworkReady' }])
+  t.match(reconciles.find(r => r.uid === 'u2')?.devices, [{ ready: false, reason: 'Pending' }])
+  t.match(warnings, [{ claimUID: 'u4', err: 'apiserver down' }])
+})
+
+// Invariant: writes of one claim run one at a time and each reads the record when it runs, so the
+// last write carries the latest record even if an earlier one was slow.
+t.test('writes of one claim are serialised and use the latest record', async t => {
+  const claims: Record<string, ClaimRecord> = { u1: record([]) }
+  const seen: string[] = []
+  let active = 0
+  let maxActive = 0
+  const obs = new StatusObserver({
+    claims: {
+      claim: uid => claims[uid],
+      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
+    },
+    writer: {
+      write: async (_ref, devices) => {
+        active++
+        maxActive = Math.max(maxActive, active)
+        await new Promise(r => setTimeout(r, 10))
+        seen.push(devices[0]?.reason ?? '')
+        active--
+      },
+      reconcile: async () => 'unchanged',
+    },
+    events: { attachFailed: async () => undefined },
+    logger: silentLogger(),
+  })
+  const ev = { ...base, pod, ifName: 'net1', result: {}, interfaceName: 'net1', ips: [] }
+  const first = obs.onAttached(ev)
+  claims['u1'] = record([att({})])
+  const second = obs.onAttached(ev)
+  await Promise.all([first, second])
+  t.equal(maxActive, 1)
+  t.same(seen, ['NetworkReady', 'NetworkReady'], 'both read the record when they ran')
+})
+
+// Invariant (overlap with another instance): the wanted status is derived after the claim was
+// read, from the state re-read then, so an attachment the other instance recorded (and whose
+// status it may already have written) is never overwritten with the older Pending state.
+t.test('reconcile derives the status from the state re-read after the claim read', async t => {
+  const claims: Record<string, ClaimRecord> = { u1: record([]) }
+  const seen: (readonly DeviceStatus[] | undefined)[] = []
+  const obs = new StatusObserver({
+    claims: {
+      claim: uid => claims[uid],
+      refresh: async () => {
+        claims['u1'] = record([att({})])
+        return { apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }
+      },
+    },
+    writer: {
+      write: async () => undefined,
+      reconcile: async (_ref, want) => {
+        seen.push(await want())
+        return 'written'
+      },
+    },
+    events: { attachFailed: async () => undefined },
+    logger: silentLogger(),
+  })
+  await obs.reconcile()
+  t.match(seen, [[{ ready: true, reason: 'NetworkReady' }]])
 })

@@ -15,9 +15,11 @@ t.test('timing labels and pass-through', async t => {
       return new TextEncoder().encode('{"cniVersion":"1.0.0"}')
     },
     findInPath: async type => `/usr/lib/cni/${type}`,
+    runCommand: async argv => argv.join(' '),
   }
   const exec = new MeasuredExec(inner, m.cniPluginDuration)
   t.equal(await exec.findInPath('macvlan', ['/usr/lib/cni']), '/usr/lib/cni/macvlan')
+  t.equal(await exec.runCommand(['iptables', '-S'], {}, { timeoutMs: 1000 }), 'iptables -S')
   const out = await exec.execPlugin(
     '/usr/lib/cni/macvlan',
     new Uint8Array(),

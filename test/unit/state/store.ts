@@ -295,3 +295,26 @@ t.test('two processes, 50 interleaved updates each, none lost', async t => {
   t.strictSame(await readdir(dir), [STATE_FILE_NAME], 'no temp or lock files left')
   await s.close()
 })
+
+// Invariant (rolling-update overlap): an instance sees another instance's writes after refresh(),
+// and refresh() costs one stat when nothing changed (the snapshot object stays the same).
+t.test("refresh picks up another instance's writes", async t => {
+  const dir = t.testdir()
+  const a = await StateStore.open({ dir })
+  const b = await StateStore.open({ dir })
+  await a.update(c => {
+    c.u1 = claimRecord('u1')
+  })
+  t.equal(b.claim('u1'), undefined, 'stale until refreshed')
+  const s1 = await b.refresh()
+  t.strictSame(b.claim('u1'), claimRecord('u1'))
+  t.equal(await b.refresh(), s1, 'unchanged file: same snapshot, no re-read')
+  await b.update(c => {
+    delete c.u1
+  })
+  t.ok(a.claim('u1'), 'a is stale')
+  await a.refresh()
+  t.equal(a.claim('u1'), undefined)
+  await a.close()
+  await b.close()
+})

@@ -312,3 +312,89 @@ t.test('writer: a JSON patch whose resourceVersion test fails is re-read and ret
   })
   t.same(clock.sleeps, [100, 200], 'no retry for a refused body')
 })
+
+// Invariant: reconcile makes this driver's entries equal to the wanted ones and nothing else: a
+// wiped status is restored, an equal one (timestamps aside) is left alone, an entry of a device no
+// longer held is removed while other drivers' entries stay, the server's transition time is kept,
+// and a resourceVersion race (422 from the `test` op) is retried.
+t.test('writer: reconcile', async t => {
+  const D = 'network-dra.dev'
+  const mk = () => {
+    const client = new FakeStatusClient()
+    const clock = new FakeClock()
+    const w = new ClaimStatusWriter({ client, driverName: D, clock, logger: silentLogger() })
+    return { client, clock, w }
+  }
+  const wanted = (time: string): Record<string, unknown>[] =>
+    (
+      buildStatusApply(claim, D, [ready], () => time)['status'] as {
+        devices: Record<string, unknown>[]
+      }
+    ).devices
+  const other = { driver: 'gpu.example.com', pool: 'p', device: 'gpu-0' }
+  const patched = (client: FakeStatusClient, i = 0): Record<string, unknown>[] =>
+    (client.jsonPatches[i]?.ops as { value?: Record<string, unknown>[] }[])[1]!.value!
+
+  const cases = [
+    {
+      name: 'wiped by a user: restored',
+      stored: [other],
+      want: 'written',
+      devices: [other, ...wanted('2026-01-02T03:04:05Z')],
+    },
+    {
+      name: 'equal apart from the timestamp: unchanged',
+      stored: [other, ...wanted('2020-01-01T00:00:00Z')],
+      want: 'unchanged',
+    },
+    {
+      name: 'stale entry and one of a device no longer held: replaced, time of the server kept',
+      stored: [
+        ...wanted('2020-01-01T00:00:00Z').map(d => ({
+          ...d,
+          networkData: { ips: ['10.0.0.1/24'] },
+        })),
+        { driver: D, pool: 'node-a', device: 'attachment-7' },
+        other,
+      ],
+      want: 'written',
+      devices: [other, ...wanted('2020-01-01T00:00:00Z')],
+    },
+  ]
+  for (const c of cases) {
+    const { client, w } = mk()
+    client.stored = { resourceVersion: '7', devices: c.stored }
+    t.equal(await w.reconcile(claim, async () => [ready]), c.want, c.name)
+    if (c.want === 'unchanged') {
+      t.same(client.jsonPatches, [], `${c.name}: no write`)
+      continue
+    }
+    t.same(patched(client), c.devices, c.name)
+    t.same(
+      (client.jsonPatches[0]?.ops as unknown[])[0],
+      { op: 'test', path: '/metadata/resourceVersion', value: '7' },
+      `${c.name}: guarded by the resourceVersion`,
+    )
+  }
+
+  const { client, clock, w } = mk()
+  client.stored = { resourceVersion: '1', devices: [] }
+  client.failures = [422]
+  t.equal(await w.reconcile(claim, async () => [ready]), 'written', 'a lost race is retried')
+  t.same(clock.sleeps, [200])
+  const released = mk()
+  released.client.stored = { resourceVersion: '1', devices: [] }
+  t.equal(
+    await released.w.reconcile(claim, async () => undefined),
+    'gone',
+    'claim no longer held when re-checked after the read: nothing written',
+  )
+  t.same(released.client.jsonPatches, [])
+  const gone = mk()
+  gone.client.readStatusDevices = () =>
+    Promise.reject(Object.assign(new Error('nf'), { code: 404 }))
+  await t.rejects(
+    gone.w.reconcile(claim, async () => [ready]),
+    { code: 'NDRA_KUBE_API' },
+  )
+})

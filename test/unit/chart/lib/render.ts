@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
+import { PLATFORM } from '../../../lib/platform.js'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
 export const chart = join(root, 'charts', 'network-dra')
-export const helm = process.env.HELM ?? '/var/cache/network-dra/helm/v3.19.0/bin/helm'
+export const helm = process.env.HELM ?? PLATFORM.helm
 
 // Rendered manifests are untyped JSON; the assertions probe into them directly.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

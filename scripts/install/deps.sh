@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# install-deps.sh — installs every system package the project needs on a Debian 12 (bookworm)
-# machine, idempotently, then the pinned Node.js (scripts/install-node.sh).
+# deps.sh — installs every system package the project needs on a Debian 12 (bookworm)
+# machine, idempotently, then the pinned Node.js (scripts/install/node.sh).
 #
 # containerd 1.7 (CDI support) and etcd-server 3.5 are not in bookworm; they come from Debian trixie.
 # A trixie source is added with apt preferences that keep every trixie package at priority 1
@@ -9,8 +9,10 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-HERE="$(cd "$(dirname "$0")" && pwd)"
-log() { printf '[install-deps] %s\n' "$*" >&2; }
+NDRA_LOG_TAG=install-deps
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+HERE="$NDRA_SCRIPTS_DIR/install"
 
 # Packages from bookworm (the machine's own release).
 BOOKWORM_PKGS=(
@@ -25,6 +27,7 @@ BOOKWORM_PKGS=(
   busybox-static              # payload of the test image
   util-linux                  # nsenter, mount, unshare
   procps                      # ps, sysctl
+  libseccomp-dev              # runc for containerd 2.x is built with seccomp (scripts/build/containerd.sh)
   time gcc make ca-certificates
 )
 # Packages taken from trixie, each pinned by name.
@@ -44,7 +47,7 @@ if has_trixie_source && [[ ! -f $SOURCES ]]; then
   log "a trixie source is already configured; reusing it"
 elif [[ ! -f $SOURCES ]]; then
   cat >"$SOURCES" <<'SRC'
-# Added by network-dra scripts/install-deps.sh: only containerd and etcd-server come from here
+# Added by network-dra scripts/install/deps.sh: only containerd and etcd-server come from here
 # (see /etc/apt/preferences.d/network-dra-trixie).
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -57,7 +60,7 @@ fi
 
 want_prefs="$(
   cat <<PREF
-# Added by network-dra scripts/install-deps.sh.
+# Added by network-dra scripts/install/deps.sh.
 # Only these packages come from trixie ...
 Package: ${TRIXIE_PKGS[*]}
 Pin: release n=trixie
@@ -111,7 +114,7 @@ for f in /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/loopback /usr/
   [[ -x $f ]] || { log "ERROR: $f missing after install"; exit 1; }
 done
 
-node_bin="$("$HERE/install-node.sh")"
+node_bin="$("$HERE/node.sh")"
 
 echo "install-deps: done"
 if ((${#did[@]})); then printf '  - %s\n' "${did[@]}"; else echo "  - nothing to do (all present)"; fi

@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
-# images.sh — builds the cluster's container images offline with podman and imports them into the
+# build.sh — builds the cluster's container images offline with podman and imports them into the
 # local cluster's containerd (no registry anywhere):
 #   localhost/pause:v1                 sandbox image (static catatonit -P)
 #   localhost/network-dra-test:v1      test workload (static busybox + relative applet links)
-#   localhost/network-dra-node:24.21.0 Node.js runtime base (node + the libraries ldd lists)
+#   localhost/network-dra-node:<NODE_VERSION> Node.js runtime base (node + the libraries ldd lists)
 #   localhost/network-dra:dev          the plugin, from the repository's Containerfile (if present)
 #
-#   scripts/images.sh cluster   build pause, test and Node base (skips one whose inputs did not change)
-#   scripts/images.sh plugin    build the plugin image (needs `npm run build && scripts/stage-image.sh`)
-#   scripts/images.sh build     cluster + plugin
-#   scripts/images.sh import    podman save + ctr import of every one that exists into the cluster's containerd
-#   scripts/images.sh [all]     build, then import if the cluster's containerd is running
+#   scripts/images/build.sh cluster   build pause, test and Node base (skips one whose inputs did not change)
+#   scripts/images/build.sh plugin    build the plugin image (needs `npm run build && scripts/images/stage-plugin.sh`)
+#   scripts/images/build.sh build     cluster + plugin
+#   scripts/images/build.sh import    podman save + ctr import of every one that exists into the cluster's containerd
+#   scripts/images/build.sh [all]     build, then import if the cluster's containerd is running
 #
-# Environment: NDRA_NODE_BIN (node binary, default /opt/network-dra/node-v<.node-version>/bin/node),
-# NDRA_CTRD_SOCK (containerd socket, default the one scripts/cluster/up.sh starts),
+# Environment: NDRA_NODE_BIN (node binary, default /opt/network-dra/node-v<NODE_VERSION>/bin/node),
+# NDRA_CTRD_SOCK (containerd socket, default the one scripts/cluster/up.sh starts), NDRA_CTR (its
+# ctr, default the one of CONTAINERD_VERSION),
 # NDRA_IMAGES_CACHE (saved archives, default /var/cache/network-dra/images).
 set -euo pipefail
 
-HERE="$(cd "$(dirname "$0")" && pwd)"
-REPO="$(cd "$HERE/.." && pwd)"
-NODE_VERSION="$(cat "$REPO/.node-version" 2>/dev/null || echo 24.21.0)"
+NDRA_LOG_TAG=images
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+HERE="$NDRA_SCRIPTS_DIR/images"
+REPO="$NDRA_REPO"
+NODE_VERSION="$(ndra_version NODE_VERSION)"
 NODE_BIN="${NDRA_NODE_BIN:-/opt/network-dra/node-v$NODE_VERSION/bin/node}"
 CTRD_SOCK="${NDRA_CTRD_SOCK:-/run/network-dra-cluster/containerd/containerd.sock}"
+CTR="${NDRA_CTR:-$(ndra_select_platform && echo "$(ndra_containerd_bindir)/ctr")}"
 CACHE="${NDRA_IMAGES_CACHE:-/var/cache/network-dra/images}"
 
 PAUSE_IMAGE=localhost/pause:v1
@@ -30,8 +35,6 @@ NODE_IMAGE="localhost/network-dra-node:$NODE_VERSION"
 PLUGIN_IMAGE=localhost/network-dra:dev
 TEST_APPLETS=(sh ash sleep cat ip ls echo ps env id hostname grep sed awk head tail wc printf test
   true false mkdir rm nc ping mount cut sort date uname ifconfig route nsenter timeout)
-
-log() { printf '[images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 # build_ctx NAME IMAGE CONTEXT_DIR : podman build unless the image carries the same input hash.
 build_ctx() {
@@ -51,7 +54,7 @@ build_ctx() {
 build_pause() {
   local ctx="$1/pause"
   mkdir -p "$ctx"
-  cp "$HERE/images/pause/Containerfile" "$ctx/"
+  cp "$HERE/pause/Containerfile" "$ctx/"
   cp /usr/bin/catatonit "$ctx/catatonit"
   build_ctx pause "$PAUSE_IMAGE" "$ctx"
 }
@@ -60,7 +63,7 @@ build_test() {
   local ctx="$1/test" a
   mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/tmp" "$ctx/rootfs/etc"
   chmod 1777 "$ctx/rootfs/tmp"
-  cp "$HERE/images/test/Containerfile" "$ctx/"
+  cp "$HERE/test/Containerfile" "$ctx/"
   cp /bin/busybox "$ctx/rootfs/bin/busybox"
   local have
   have=" $(/bin/busybox --list | tr '\n' ' ') "
@@ -75,12 +78,12 @@ build_test() {
 build_node() {
   local ctx="$1/node" lib
   [[ -x $NODE_BIN ]] || {
-    log "ERROR: $NODE_BIN missing (run scripts/install-node.sh)"
+    log "ERROR: $NODE_BIN missing (run scripts/install/node.sh)"
     exit 1
   }
   mkdir -p "$ctx/rootfs/usr/local/bin" "$ctx/rootfs/tmp"
   chmod 1777 "$ctx/rootfs/tmp"
-  cp "$HERE/images/node/Containerfile" "$ctx/"
+  cp "$HERE/node/Containerfile" "$ctx/"
   cp "$NODE_BIN" "$ctx/rootfs/usr/local/bin/node"
   # Every library ldd resolves (absolute paths: "x => /path (addr)" and the loader "/path (addr)").
   while read -r lib; do
@@ -96,11 +99,12 @@ build_plugin() {
     return
   fi
   if [[ ! -d "$REPO/build/image" ]]; then
-    log "ERROR: build/image/ not staged: run 'npm run build && scripts/stage-image.sh' first"
+    log "ERROR: build/image/ not staged: run 'npm run build && scripts/images/stage-plugin.sh' first"
     exit 1
   fi
   log "building $PLUGIN_IMAGE from $REPO/Containerfile"
-  podman build --network=none --quiet -f "$REPO/Containerfile" -t "$PLUGIN_IMAGE" "$REPO" >/dev/null
+  podman build --network=none --quiet --build-arg "NODE_VERSION=$NODE_VERSION" -f "$REPO/Containerfile" \
+    -t "$PLUGIN_IMAGE" "$REPO" >/dev/null
 }
 
 # The images the cluster itself needs (pause) and the bases tests and the plugin build on.
@@ -126,7 +130,7 @@ do_import() {
     f="$CACHE/$(tr '/:' '__' <<<"$img").tar"
     rm -f "$f"
     podman save --quiet --format oci-archive -o "$f" "$img"
-    ctr --address "$CTRD_SOCK" -n k8s.io images import "$f" >/dev/null
+    "$CTR" --address "$CTRD_SOCK" -n k8s.io images import "$f" >/dev/null
     log "imported $img"
   done
 }

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # integration.sh — the integration suite (`npm run test:integration`). Starts the loopback control
 # plane (scripts/cluster/control-plane.sh: etcd + kube-apiserver + controller-manager on
-# 127.0.0.1:16443, idempotent) unless one is already running, exports its admin kubeconfig as
+# 127.0.0.1:16443, of K8S_VERSION; idempotent) unless one of that version is already running, exports its admin kubeconfig as
 # NDRA_CP_KUBECONFIG for the tests that need a real API server, builds dist/ if it is missing, runs
 # test/integration with tap one file at a time, and stops the control plane at exit only if this
 # script started it. Needs root (network namespaces, runc, podman). Extra arguments go to tap.
 #
-#   bash scripts/integration.sh                                        # whole suite
-#   bash scripts/integration.sh test/integration/driver-kubelet.ts     # one file
+#   bash scripts/test/integration.sh                                        # whole suite
+#   bash scripts/test/integration.sh test/integration/driver-kubelet.ts     # one file
 set -euo pipefail
-cd "$(dirname "$0")/.."
-[[ $(id -u) == 0 ]] || { echo "integration.sh must run as root" >&2; exit 2; }
-NODE_BIN=$(bash scripts/install-node.sh)
-export PATH="$NODE_BIN:$PATH"
+NDRA_LOG_TAG=integration
+# shellcheck source=../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+cd "$NDRA_REPO"
+[[ $(id -u) == 0 ]] || die "integration.sh must run as root"
+ndra_select_platform
+export PATH="$(ndra_node_bindir):$PATH"
 
 started_here=0
 stop_control_plane() {
@@ -23,7 +26,7 @@ stop_control_plane() {
 trap stop_control_plane EXIT
 
 if kubeconfig=$(bash scripts/cluster/control-plane.sh kubeconfig 2>/dev/null); then
-  echo "integration: using the running control plane ($kubeconfig)" >&2
+  log "using the running control plane ($kubeconfig)"
 else
   started_here=1
   kubeconfig=$(bash scripts/cluster/control-plane.sh up | tail -n 1)
