@@ -12,6 +12,8 @@
  *   process has another namespace identity, so it is not mistaken for the old pod;
  * - claim not prepared → NDRA_CLAIM_NOT_PREPARED.
  * ADD runs with container id = sandbox id. A failed ADD is undone with DEL and recorded as failed.
+ * An ADD that fails because its interface already exists (EEXIST, "file exists") met the leftover
+ * of an ADD whose instance was killed before recording it: after the undo DEL it is retried once.
  * A successful one is written to the state store BEFORE the reply (so unprepare always finds what
  * to DEL), then the observer (claim status, Events) is notified without delaying the reply.
  *
@@ -304,16 +306,7 @@ export class Attacher implements AttachHandler {
   ): Promise<AttachmentRecord> {
     const list = parseConfList(plan.networkConfig)
     const rt = runtimeConf(claim.uid, plan, pod, pod.netns)
-    let result: CniResult
-    try {
-      result = await this.#cni.add(list, rt, { signal })
-      networkDataFromResult(result, plan.ifName)
-    } catch (err: unknown) {
-      log.warn({ err: errorMessage(err) }, 'CNI ADD failed; running DEL to undo partial work')
-      await this.#undo(list, rt, log)
-      await this.#recordFailure(claim.uid, plan, pod, list.name, err, log)
-      throw err
-    }
+    const result = await this.#addOrUndo(claim.uid, list, rt, plan, pod, signal, log)
     const record: AttachmentRecord = {
       ...attachmentBase(plan, pod, list.name),
       phase: 'attached',
@@ -358,6 +351,51 @@ export class Attacher implements AttachHandler {
       ...(data.hardwareAddress !== undefined ? { hardwareAddress: data.hardwareAddress } : {}),
     })
     return record
+  }
+
+  /**
+   * CNI ADD; a failure is undone with DEL and recorded. A failure saying the interface already exists
+   * met the leftover of an ADD that a killed instance finished but never recorded: the undo DEL
+   * removed it, so the ADD is retried once (what the kubelet's next create would do, minus a failed
+   * container and its Warning event).
+   */
+  async #addOrUndo(
+    claimUid: string,
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+    plan: AttachmentPlan,
+    pod: ResolvedPod,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<CniResult> {
+    let err: unknown
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        return await this.#addOnce(list, rt, plan, signal)
+      } catch (e: unknown) {
+        err = e
+        await this.#undo(list, rt, log)
+        if (attempt === 2 || signal.aborted || !leftoverOfUnrecordedAdd(e)) break
+        log.info(
+          { err: errorMessage(e) },
+          'CNI ADD met a leftover of an unrecorded ADD; retrying once',
+        )
+      }
+    }
+    log.warn({ err: errorMessage(err) }, 'CNI ADD failed; its partial work was undone with DEL')
+    await this.#recordFailure(claimUid, plan, pod, list.name, err, log)
+    throw err
+  }
+
+  async #addOnce(
+    list: NetworkConfigList,
+    rt: RuntimeConf,
+    plan: AttachmentPlan,
+    signal: AbortSignal,
+  ): Promise<CniResult> {
+    const result = await this.#cni.add(list, rt, { signal })
+    networkDataFromResult(result, plan.ifName)
+    return result
   }
 
   async #undo(list: NetworkConfigList, rt: RuntimeConf, log: Logger): Promise<void> {
@@ -767,4 +805,9 @@ function withoutAttachment(
     ...c,
     attachments: c.attachments.filter(a => !(a.request === r.request && a.device === r.device)),
   }
+}
+
+/** True for a plugin error saying the object it creates already exists (Go's EEXIST text). */
+function leftoverOfUnrecordedAdd(err: unknown): boolean {
+  return /\bfile exists\b|\balready exists\b/i.test(errorMessage(err))
 }

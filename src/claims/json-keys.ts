@@ -46,6 +46,18 @@ export function goFoldKey(key: string): string {
   return out
 }
 
+/** Flags that change the node itself (routing, NAT, the host bridge); refused in claim networks
+ * (network-rules.ts) and, like every key the policy reads, checked for their spelling here. */
+export const HOST_FLAGS: readonly string[] = Object.freeze([
+  'isGateway',
+  'isDefaultGateway',
+  'ipMasq',
+  'ipMasqBackend',
+  'forceAddress',
+  'hairpinMode',
+  'promiscMode',
+])
+
 /**
  * Keys the policy reads (plugin and IPAM fields that reach host resources, addresses, types,
  * names, host flags). Any other spelling that Go would read as one of them is refused.
@@ -83,18 +95,12 @@ export const POLICY_KEYS: readonly string[] = Object.freeze([
   'capabilities',
   'args',
   'cni',
-  'isGateway',
-  'isDefaultGateway',
-  'ipMasq',
-  'ipMasqBackend',
-  'forceAddress',
-  'hairpinMode',
-  'promiscMode',
+  ...HOST_FLAGS,
 ])
 
 const CANONICAL = new Map(POLICY_KEYS.map(k => [goFoldKey(k), k]))
 
-/** A key as a user can read it in a message: non-ASCII and control characters as \uXXXX. */
+/** A key as a user can read it in a message: non-ASCII and control characters as \u escapes (four hex digits). */
 export function showKey(key: string): string {
   let out = ''
   for (const ch of key) {

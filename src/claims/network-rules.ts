@@ -18,7 +18,7 @@
  */
 import { judgeAddress, type AddressBounds } from './addresses.js'
 import type { NetworkConfList } from './cni-config.js'
-import { keyPath, showKey } from './json-keys.js'
+import { HOST_FLAGS, keyPath, showKey } from './json-keys.js'
 import { typeProblem, type Policy } from './policy.js'
 import { problem, type PolicyProblem } from './policy-rules.js'
 import { KNOWN_CNI_VERSIONS } from '../cni/version.js'
@@ -29,16 +29,6 @@ export const MASTER_PLUGIN_TYPES: readonly string[] = ['macvlan', 'ipvlan', 'vla
 export const HOST_DEVICE_TYPE = 'host-device'
 /** Plugin types that change the node's firewall: admin networks only. */
 export const HOST_CHANGING_TYPES: readonly string[] = ['firewall', 'portmap']
-/** Flags that change the node itself (routing, NAT, the host bridge). */
-export const HOST_FLAGS: readonly string[] = [
-  'isGateway',
-  'isDefaultGateway',
-  'ipMasq',
-  'ipMasqBackend',
-  'forceAddress',
-  'hairpinMode',
-  'promiscMode',
-]
 /** Keys that select a host NIC (host-device). */
 export const DEVICE_SELECTORS: readonly string[] = ['device', 'hwaddr', 'pciBusID']
 /** Plugin types that are not IPAM plugins (as IPAM they would act on the whole plugin config). */

@@ -306,6 +306,9 @@ export class Driver {
         },
       },
       logger: logger.child({ component: 'kubelet-plugin' }),
+      onDraCall: (version, method) => {
+        metrics.kubeletDraCalls.inc({ api_version: version, method })
+      },
       shutdownGraceMs: PLUGIN_DRAIN_MS,
     })
     this.#plugin = plugin

@@ -58,6 +58,8 @@ export interface DraServiceOptions {
   readonly deadlineMarginMs?: number
   /** Clock seam (epoch ms). */
   readonly now?: () => number
+  /** Told of every call, with the API version the kubelet chose and the method name. */
+  readonly onCall?: (version: DraApiVersion, method: string) => void
 }
 
 interface ParsedClaims {
@@ -78,6 +80,7 @@ export class DraService {
   readonly #defaultTimeoutMs: number
   readonly #marginMs: number
   readonly #now: () => number
+  readonly #onCall: (version: DraApiVersion, method: string) => void
   readonly #shutdown = new AbortController()
   readonly #inFlight = new Set<Promise<unknown>>()
   #shuttingDown = false
@@ -88,6 +91,7 @@ export class DraService {
     this.#defaultTimeoutMs = opts.defaultTimeoutMs ?? KUBELET_CALL_TIMEOUT_MS
     this.#marginMs = opts.deadlineMarginMs ?? 2_000
     this.#now = opts.now ?? Date.now
+    this.#onCall = opts.onCall ?? (() => undefined)
   }
 
   /** grpc-js handlers for the DRAPlugin service of the given version. */
@@ -184,6 +188,7 @@ export class DraService {
   ): void {
     const method = call.getPath()
     const started = this.#now()
+    this.#onCall(version, method.slice(method.lastIndexOf('/') + 1))
     const cancelled = new AbortController()
     call.on('cancelled', () => {
       cancelled.abort(new DOMException('the kubelet cancelled the call', 'AbortError'))

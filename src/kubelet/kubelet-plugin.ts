@@ -40,6 +40,8 @@ export interface KubeletPluginOptions {
   readonly grpcHealth?: boolean
   /** Abort the preparer this long before the kubelet's deadline (default 2 s). */
   readonly deadlineMarginMs?: number
+  /** Told of every DRA call: the API version the kubelet chose and the method. */
+  readonly onDraCall?: (version: DraApiVersion, method: string) => void
   /** How long `stop()` lets running DRA calls finish (default 10 s). */
   readonly shutdownGraceMs?: number
   /** Health probe timeouts / Watch interval. */
@@ -73,6 +75,7 @@ export class KubeletPlugin {
       preparer: opts.preparer,
       logger: this.#logger,
       ...(opts.deadlineMarginMs === undefined ? {} : { deadlineMarginMs: opts.deadlineMarginMs }),
+      ...(opts.onDraCall === undefined ? {} : { onCall: opts.onDraCall }),
     })
     this.#draServer = new UnixGrpcServer({
       socketPath: this.paths.draSocket,

@@ -12,6 +12,7 @@ export class Metrics {
   readonly registry: Registry
   readonly rpcTotal: Counter<'service' | 'method' | 'result'>
   readonly rpcDuration: Histogram<'service' | 'method'>
+  readonly kubeletDraCalls: Counter<'api_version' | 'method'>
   readonly attachTotal: Counter<'result' | 'code'>
   readonly attachDuration: Histogram<'result'>
   readonly cniPluginDuration: Histogram<'plugin' | 'command' | 'result'>
@@ -60,6 +61,12 @@ export class Metrics {
       name: 'network_dra_errors_total',
       help: 'errors by stable error code',
       labelNames: ['code'],
+      registers,
+    })
+    this.kubeletDraCalls = new Counter({
+      name: 'network_dra_kubelet_dra_calls_total',
+      help: 'DRAPlugin calls received from the kubelet, by the API version it chose (v1, v1beta1)',
+      labelNames: ['api_version', 'method'],
       registers,
     })
     this.preparedClaims = new Gauge({

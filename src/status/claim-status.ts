@@ -85,12 +85,16 @@ export interface ClaimStatusClient {
  * JSON keys and then saw the (immutable) allocation "change". Observed on kube-apiserver 1.35
  * when the opaque parameters of the allocation were stored with unsorted keys (claims created
  * from JSON, not through kubectl's YAML conversion). Merge and JSON patches do not re-encode the
- * untouched allocation, so the writer falls back to a JSON Patch for such claims.
+ * untouched allocation, so the writer falls back to a JSON Patch for such claims. kube-apiserver
+ * 1.37 refuses the same apply with "field cannot be modified once set".
  */
 export function isAllocationReencodeRefusal(err: unknown): boolean {
   const text = errorMessage(err)
   return (
-    httpStatusOf(err) === 422 && text.includes('status.allocation') && text.includes('immutable')
+    httpStatusOf(err) === 422 &&
+    text.includes('status.allocation') &&
+    // 1.35: "field is immutable"; 1.37: "Invalid value: null: field cannot be modified once set"
+    (text.includes('immutable') || text.includes('cannot be modified once set'))
   )
 }
 

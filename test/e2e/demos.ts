@@ -27,8 +27,14 @@ import {
   podPhase,
   waitFor,
 } from './lib/cluster.js'
+import { PLATFORM } from '../lib/platform.js'
 
 const DRIVER = 'network-dra.dev'
+/** The chart's default metrics port (host network; `http.port: null`). */
+const METRICS_PORT = 9465
+/** DRAPlugin API the kubelet of every supported version chooses when both are offered. */
+const KUBELET_DRA_API = 'v1'
+const OTHER_DRA_API = 'v1beta1'
 const RELEASE = 'ndra-e2e'
 const SYSTEM_NS = 'network-dra-system'
 /** The demo namespace: granted raw networks by examples/values-demo.yaml. */
@@ -185,6 +191,24 @@ t.test('demo A: one pod, one claim, macvlan + host-local 10.10.1.0/24', async t 
   t.same(dev?.networkData?.ips, [demoAAddr])
   t.equal(dev?.conditions?.find(c => c.type === 'Ready')?.status, 'True')
   t.ok(existsSync(`/var/run/cdi/${DRIVER}-net_${demoAUid}.json`), 'CDI spec written')
+})
+
+t.test(`the kubelet of ${PLATFORM.k8s} calls DRAPlugin ${KUBELET_DRA_API}`, async t => {
+  // The plugin serves v1 and v1beta1; which one the kubelet picks is the version's business.
+  // Every supported Kubernetes prefers v1; the plugin counts calls per API version.
+  const text = await fetch(`http://127.0.0.1:${String(METRICS_PORT)}/metrics`).then(r => r.text())
+  const calls = (v: string): number =>
+    text
+      .split('\n')
+      .filter(
+        l =>
+          l.startsWith('network_dra_kubelet_dra_calls_total{') &&
+          l.includes(`api_version="${v}"`) &&
+          l.includes('method="NodePrepareResources"'),
+      )
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
+  t.ok(calls(KUBELET_DRA_API) >= 1, `NodePrepareResources arrived on ${KUBELET_DRA_API}`)
+  t.equal(calls(OTHER_DRA_API), 0, `none on ${OTHER_DRA_API}`)
 })
 
 t.test('demo B: a second pod on the same claim stays Pending with the policy reason', async t => {

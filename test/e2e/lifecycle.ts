@@ -297,10 +297,32 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
   const uids = await checkNetworks(t, app)
   t.equal(uids.length, REPLICAS)
   const warned = await warnings(NS)
+  // Expected while a plugin is killed, each retried by the kubelet until the pod runs with net1
+  // (asserted above): prepare failures, hook refusals (fail-closed: no plugin answered before the
+  // hook's deadline) and the back-off after them. An ADD that the killed instance finished but never
+  // recorded leaves net1 behind; the attacher now undoes it and retries once ("file exists"), so such
+  // a failure should no longer reach an Event: still counted, not hidden, should the retry meet a
+  // second leftover (seen once on containerd 2.x before the retry existed).
+  const hookAway = (w: string) =>
+    /cannot connect to \S*hook\.sock|no answer before the deadline/.test(w)
+  const interruptedAdd = (w: string) => /failed \(add\): .*file exists/.test(w)
   t.same(
-    warned.filter(w => !isNodeAuthorizerRace(w) && !w.startsWith('FailedPrepareDynamicResources:')),
+    warned.filter(
+      w =>
+        !isNodeAuthorizerRace(w) &&
+        !w.startsWith('FailedPrepareDynamicResources:') &&
+        !hookAway(w) &&
+        !interruptedAdd(w) &&
+        !w.startsWith('BackOff:'),
+    ),
     [],
-    'no attach failed (prepare failures while the plugin is down are expected: the kubelet retries)',
+    'no other attach failure (only those of a plugin that was away or killed mid-ADD, retried)',
+  )
+  comment(t, 'kill9: hook refusals while the plugin was away', warned.filter(hookAway).length)
+  comment(
+    t,
+    'kill9: attach events failing once on an ADD the killed instance never recorded',
+    warned.filter(interruptedAdd).length,
   )
   comment(
     t,
@@ -393,7 +415,7 @@ t.test('pod deleted while the plugin is away is cleaned when it returns', async 
 
 t.test('node reboot: pods back with their networks, nothing of the old sandboxes left', async t => {
   const app = 'reboot'
-  const n = 10
+  const n = REPLICAS
   await deploy(t, app, n)
   await allRunning(app, n)
   const uids = await checkNetworks(t, app)

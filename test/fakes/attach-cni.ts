@@ -15,6 +15,8 @@ export class FakeAttachCni implements AttachCni {
   readonly calls: FakeCniCall[] = []
   /** Next ADD/DEL rejects with this error (consumed once). */
   failAdd: Error | undefined
+  /** Errors for the next ADDs, in order (consumed one per ADD, after `failAdd`). */
+  failAdds: Error[] = []
   failDel: Error | undefined
   /** When set, ADD waits on this promise before answering (for concurrency tests). */
   addGate: Promise<void> | undefined
@@ -31,7 +33,7 @@ export class FakeAttachCni implements AttachCni {
     try {
       if (this.addGate) await this.addGate
       else await Promise.resolve()
-      const err = this.failAdd
+      const err = this.failAdd ?? this.failAdds.shift()
       if (err) {
         this.failAdd = undefined
         throw err

@@ -5,11 +5,9 @@
 // corpus marks not-expressible is admitted (the daemon refuses it at prepare), except where the API
 // server's own validation refuses it first; every benign control is admitted. Prints how many
 // cases each layer stops.
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { POLICY_RULES } from '../../src/claims/policy-rules.js'
 import {
@@ -21,49 +19,15 @@ import {
   type HostileCase,
 } from '../corpus/hostile-claims.js'
 import { PLATFORM } from '../lib/platform.js'
+import { KUBECONFIG_ENV, kubeconfigPath, ROOT } from './lib/daemon.js'
+import { runProcess, type ProcessRun } from './lib/process.js'
 import { randomSuffix } from './lib/netns.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const HELM = PLATFORM.helm
 const KUBECTL = PLATFORM.kubectl
-/** Env var scripts/integration.sh sets to the control plane's admin kubeconfig. */
-const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
 const DRIVER = 'network-dra.dev'
 /** Every n-th case is also written as a ResourceClaimTemplate. */
 const TEMPLATE_EVERY = 10
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Run a command, feeding `stdin`; never throws for a non-zero exit. */
-function exec(cmd: string, args: readonly string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      cmd,
-      args,
-      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
-        if (err !== null && code === -1) {
-          reject(new Error(`${cmd}: ${err.message}`, { cause: err }))
-          return
-        }
-        resolve({ code, stdout, stderr })
-      },
-    )
-    child.stdin?.end(stdin ?? '')
-  })
-}
-
-async function kubeconfigPath(): Promise<string | undefined> {
-  const fromEnv = process.env[KUBECONFIG_ENV]
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
-  const r = await exec('bash', [join(root, 'scripts/cluster/control-plane.sh'), 'kubeconfig'])
-  return r.code === 0 ? r.stdout.trim() : undefined
-}
 
 function className(d: CorpusDeviceClass): string {
   if (d === 'attachment') return `attachment.${DRIVER}`
@@ -109,7 +73,7 @@ type Outcome =
   | { kind: 'api-validation'; message: string }
   | { kind: 'other'; message: string }
 
-function outcomeOf(r: Run): Outcome {
+function outcomeOf(r: ProcessRun): Outcome {
   if (r.code === 0) return { kind: 'admitted' }
   const message = r.stderr.trim()
   const m = /denied request: network-dra policy \[([a-z-]+)\]/.exec(message)
@@ -122,12 +86,12 @@ t.test('hostile corpus through the real API server admission', { timeout: 900_00
   const kubeconfig = await kubeconfigPath()
   if (kubeconfig === undefined) {
     t.fail(
-      `no control plane: run \`bash scripts/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
+      `no control plane: run \`bash scripts/test/integration.sh\` or set ${KUBECONFIG_ENV} (scripts/cluster/control-plane.sh up)`,
     )
     return
   }
-  const kubectl = (args: readonly string[], stdin?: string): Promise<Run> =>
-    exec(KUBECTL, ['--kubeconfig', kubeconfig, ...args], stdin)
+  const kubectl = (args: readonly string[], stdin?: string): Promise<ProcessRun> =>
+    runProcess(KUBECTL, ['--kubeconfig', kubeconfig, ...args], stdin)
 
   const sfx = randomSuffix()
   const release = `ndra-adm-${sfx}`
@@ -136,10 +100,10 @@ t.test('hostile corpus through the real API server admission', { timeout: 900_00
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const valuesFile = join(dir, 'corpus-values.json')
   await writeFile(valuesFile, JSON.stringify(CORPUS_VALUES))
-  const rendered = await exec(HELM, [
+  const rendered = await runProcess(HELM, [
     'template',
     release,
-    join(root, 'charts', 'network-dra'),
+    join(ROOT, 'charts', 'network-dra'),
     '--namespace',
     releaseNs,
     '--values',
@@ -182,7 +146,7 @@ t.test('hostile corpus through the real API server admission', { timeout: 900_00
     ns: string,
     name: string,
     spec: string,
-  ): Promise<Run> => {
+  ): Promise<ProcessRun> => {
     const plural = kind === 'ResourceClaim' ? 'resourceclaims' : 'resourceclaimtemplates'
     const file = join(dir, `${kind}-${name}.json`)
     return writeFile(file, objectJson(kind, name, spec)).then(() =>

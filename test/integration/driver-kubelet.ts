@@ -609,6 +609,11 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     'network_dra_rpc_total counts the two NodePrepareResources calls',
   )
   t.match(metrics, /network_dra_prepared_claims 1\b/)
+  t.match(
+    metrics,
+    /network_dra_kubelet_dra_calls_total\{api_version="v1",method="NodePrepareResources"\} [1-9]\d*\b/,
+    'the calls are counted under the API version the kubelet chose',
+  )
   t.match(metrics, /network_dra_kubelet_registered 1\b/)
   t.match(metrics, /network_dra_published_devices 128\b/)
 

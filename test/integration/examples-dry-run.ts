@@ -3,53 +3,17 @@
 // every manifest in examples/ is accepted by `kubectl apply --dry-run=server` unchanged in the
 // granted demo namespace, and the chart's claim-config admission policy is live (a claim setting a
 // forbidden key is refused with a message naming the key and the rule).
-import { execFile } from 'node:child_process'
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { PLATFORM } from '../lib/platform.js'
+import { KUBECONFIG_ENV, kubeconfigPath, ROOT } from './lib/daemon.js'
+import { runProcess, type ProcessRun } from './lib/process.js'
 import { randomSuffix } from './lib/netns.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const HELM = PLATFORM.helm
 const KUBECTL = PLATFORM.kubectl
-/** Env var scripts/test/integration.sh sets to the control plane's admin kubeconfig. */
-const KUBECONFIG_ENV = 'NDRA_CP_KUBECONFIG'
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Run a command, feeding `stdin`; never throws for a non-zero exit. */
-function exec(cmd: string, args: readonly string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      cmd,
-      args,
-      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
-        if (err !== null && code === -1) {
-          reject(new Error(`${cmd}: ${err.message}`, { cause: err }))
-          return
-        }
-        resolve({ code, stdout, stderr })
-      },
-    )
-    child.stdin?.end(stdin ?? '')
-  })
-}
-
-async function kubeconfigPath(): Promise<string | undefined> {
-  const fromEnv = process.env[KUBECONFIG_ENV]
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
-  const r = await exec('bash', [join(root, 'scripts/cluster/control-plane.sh'), 'kubeconfig'])
-  return r.code === 0 ? r.stdout.trim() : undefined
-}
 
 const FORBIDDEN_KEY_CLAIM = (name: string): string => `
 apiVersion: resource.k8s.io/v1
@@ -88,22 +52,22 @@ t.test(
       )
       return
     }
-    const kubectl = (args: readonly string[], stdin?: string): Promise<Run> =>
-      exec(KUBECTL, ['--kubeconfig', kubeconfig, ...args], stdin)
+    const kubectl = (args: readonly string[], stdin?: string): Promise<ProcessRun> =>
+      runProcess(KUBECTL, ['--kubeconfig', kubeconfig, ...args], stdin)
 
     const sfx = randomSuffix()
     const releaseNs = `ndra-ex-${sfx}`
     const release = `ndra-ex-${sfx}`
     /** A namespace values-demo.yaml grants raw networks (the one scripts/demo.sh uses). */
     const ns = 'network-dra-demo'
-    const rendered = await exec(HELM, [
+    const rendered = await runProcess(HELM, [
       'template',
       release,
-      join(root, 'charts', 'network-dra'),
+      join(ROOT, 'charts', 'network-dra'),
       '--namespace',
       releaseNs,
       '--values',
-      join(root, 'examples', 'values-demo.yaml'),
+      join(ROOT, 'examples', 'values-demo.yaml'),
     ])
     t.equal(rendered.code, 0, `helm template (${rendered.stderr.trim()})`)
     const chartKinds = parseAllDocuments(rendered.stdout)
@@ -142,7 +106,7 @@ t.test(
     // The claim-config policy is live once the apiserver's policy informer has it: a forbidden key
     // is refused, and the message names it.
     const deadline = Date.now() + 30_000
-    let refused: Run
+    let refused: ProcessRun
     for (;;) {
       refused = await kubectl(
         ['apply', '--dry-run=server', '-n', ns, '-f', '-'],
@@ -158,12 +122,12 @@ t.test(
       refused.stderr.trim(),
     )
 
-    const files = (await readdir(join(root, 'examples')))
+    const files = (await readdir(join(ROOT, 'examples')))
       .filter(f => /\.ya?ml$/.test(f) && !f.startsWith('values-'))
       .sort()
     t.ok(files.length >= 5, `examples found: ${files.join(', ')}`)
     for (const file of files) {
-      const path = join(root, 'examples', file)
+      const path = join(ROOT, 'examples', file)
       const r = await kubectl(['apply', '--dry-run=server', '-n', ns, '-f', path])
       t.equal(r.code, 0, `${file}: accepted (${r.stderr.trim()})`)
       const objects = parseAllDocuments(await readFile(path, 'utf8'))

@@ -361,6 +361,47 @@ t.test('failed ADD: DEL undoes it, failure recorded, one-line CNI error returned
   t.same(r.cni.ops(), ['add:sb1', 'del:sb1', 'add:sb1'])
 })
 
+const leftover = (): CniPluginError =>
+  new CniPluginError({
+    cniCode: 999,
+    msg: 'failed to rename macvlan to "net1": file exists',
+    pluginType: 'macvlan',
+    networkName: 'net-0',
+    op: 'add',
+  })
+for (const c of [
+  {
+    name: 'ADD meets the leftover of an unrecorded ADD → undo DEL, one retry, attached',
+    errors: [leftover()],
+    ok: true,
+    ops: ['add:sb1', 'del:sb1', 'add:sb1'],
+    phase: 'attached',
+  },
+  {
+    name: 'the retry fails the same way → undone again, failure recorded, no third ADD',
+    errors: [leftover(), leftover()],
+    ok: false,
+    ops: ['add:sb1', 'del:sb1', 'add:sb1', 'del:sb1'],
+    phase: 'failed',
+  },
+  {
+    name: 'any other ADD failure is not retried',
+    errors: [new Error('failed to lookup master "nope"')],
+    ok: false,
+    ops: ['add:sb1', 'del:sb1'],
+    phase: 'failed',
+  },
+]) {
+  t.test(c.name, async t => {
+    const r = rig([claim()], { c1: pod('sb1', 'u1') })
+    r.cni.failAdds = [...c.errors]
+    const reply = await r.attacher.attach(req('c1'), signal)
+    t.equal(reply.ok, c.ok)
+    t.same(r.cni.ops(), c.ops)
+    t.match(r.store.claim(UID)?.attachments, [{ phase: c.phase, sandboxId: 'sb1' }])
+  })
+}
+
 t.test('a failing undo DEL does not hide the ADD error', async t => {
   const r = rig([claim()], { c1: pod('sb1', 'u1') })
   r.cni.failAdd = new Error('add boom')

@@ -9,11 +9,10 @@ import { join } from 'node:path'
 import t from 'tap'
 import { RESERVED_CNI_ARGS, RESERVED_CNI_ARG_PREFIXES } from '../../../src/claims/claim-rules.js'
 import { ALWAYS_RESERVED } from '../../../src/claims/addresses.js'
-import { POLICY_KEYS } from '../../../src/claims/json-keys.js'
+import { HOST_FLAGS, POLICY_KEYS } from '../../../src/claims/json-keys.js'
 import {
   DEVICE_SELECTORS,
   HOST_CHANGING_TYPES,
-  HOST_FLAGS,
   MASTER_PLUGIN_TYPES,
   NON_IPAM_TYPES,
   TENANT_NETWORK_NAME_RE,

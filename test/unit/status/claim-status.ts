@@ -5,6 +5,7 @@
 import t from 'tap'
 import {
   ClaimStatusWriter,
+  isAllocationReencodeRefusal,
   boundedNetworkData,
   buildStatusApply,
   kubeTime,
@@ -213,6 +214,37 @@ t.test('http status helpers', async t => {
   t.ok(isRetryable(new Error('net')))
   t.notOk(isRetryable({ code: 403 }))
   t.ok(isRetryable({ code: 502 }))
+})
+
+t.test('allocation re-encode refusal: the messages of kube-apiserver 1.35 and 1.37', async t => {
+  const cases: readonly { what: string; code: number; msg: string; want: boolean }[] = [
+    {
+      what: '1.35',
+      code: 422,
+      msg: 'ResourceClaim "c" is invalid: status.allocation: Invalid value: {...}: field is immutable',
+      want: true,
+    },
+    {
+      what: '1.37',
+      code: 422,
+      msg: 'ResourceClaim.resource.k8s.io "c" is invalid: status.allocation: Invalid value: null: field cannot be modified once set',
+      want: true,
+    },
+    {
+      what: 'another field',
+      code: 422,
+      msg: 'status.devices[0].device: Invalid value: "x": must be an allocated device',
+      want: false,
+    },
+    { what: 'not 422', code: 409, msg: 'status.allocation: field is immutable', want: false },
+  ]
+  for (const c of cases) {
+    t.equal(
+      isAllocationReencodeRefusal(Object.assign(new Error(c.msg), { code: c.code })),
+      c.want,
+      c.what,
+    )
+  }
 })
 
 t.test(
