@@ -10,7 +10,8 @@
  *  3. start the hook server, so containers of already-prepared claims can attach again. During a
  *     rolling update this takes the hook socket path over from the old instance: new hook calls
  *     come here, the old instance finishes the calls it already accepted;
- *  4. take the first host-link inventory (when host interfaces are published);
+ *  4. take the first host-link inventory (when host interfaces are published; then re-read on every
+ *     `ip monitor link` event, with a slow resync) and start the device health monitor;
  *  5. start the kubelet plugin: DRA socket first, then the registration socket (per-instance names
  *     with the pod UID: the kubelet keeps both instances and prefers the newest);
  *  6. start publishing ResourceSlices (re-created whenever the kubelet wipes them);
@@ -27,7 +28,8 @@
  *     it over), in-flight attaches finish, then their results are recorded in the state file;
  *  4. drain pending claim-status writes and pod events, including the one that follows the last
  *     hook reply (what does not finish in time is re-derived by the next instance's reconcile);
- *  5. stop the slice publisher and the inventory (slices stay; the next instance takes them over);
+ *  5. stop the slice publisher, the inventory, the link monitor and the device health monitor
+ *     (slices stay; the next instance takes them over);
  *  6. stop the HTTP server and close the state store (waits for queued writes).
  * What a second instance takes over: the hook socket (step 3 of its start), the kubelet's calls
  * (step 5), slice publishing, and every claim's status through its start-up reconcile.
@@ -51,6 +53,9 @@ import { CniRuntime } from '../cni/runtime.js'
 import type { Config } from '../config.js'
 import { HostLinkInventory } from '../inventory/host-links.js'
 import { HostLinkWatcher } from '../inventory/host-link-watcher.js'
+import { LinkMonitor, nodeLineSpawner } from '../inventory/link-monitor.js'
+import { DeviceHealthMonitor } from '../health/device-health-monitor.js'
+import { NsenterInterfaceReader } from '../health/netns-interfaces.js'
 import { KubeClaimReader } from '../kube/claim-reader.js'
 import { KubePodReader } from '../kube/pod-reader.js'
 import { KubeletPlugin } from '../kubelet/kubelet-plugin.js'
@@ -92,8 +97,17 @@ export const SHUTDOWN_BUDGET_MS = 25_000
 const PLUGIN_DRAIN_MS = 10_000
 /** Longest a plugin may take to answer VERSION at prepare (its answer is cached per binary). */
 const VERSION_TIMEOUT_MS = 5_000
-/** Host-link inventory poll interval. */
-const HOST_LINK_POLL_MS = 10_000
+/** Host-link inventory resync (link changes arrive as `ip monitor link` events in between). */
+const HOST_LINK_RESYNC_MS = 60_000
+/** Device health pass period: every attached pod namespace is looked into (within the per-pass
+ * cap) and the list is re-sent to the kubelet. */
+const HEALTH_INTERVAL_MS = 10_000
+/** Validity the kubelet gives each health report: three periods, so one slow pass is harmless. */
+const HEALTH_TIMEOUT_SECONDS = 30
+/** Bounds of one health pass: namespaces probed (round robin beyond), probes at a time, gap. */
+const HEALTH_MAX_PROBES_PER_PASS = 64
+const HEALTH_CONCURRENCY = 2
+const HEALTH_MIN_GAP_MS = 1_000
 
 function attachMetrics(m: Metrics): AttachMetrics {
   return {
@@ -115,6 +129,8 @@ export class Driver {
   #plugin: KubeletPlugin | undefined
   #publisher: SlicePublisher | undefined
   #watcher: HostLinkWatcher | undefined
+  #linkMonitor: LinkMonitor | undefined
+  #health: DeviceHealthMonitor | undefined
   #http: HttpServer | undefined
   #observer: StatusObserver | undefined
   #resyncTimer: NodeJS.Timeout | undefined
@@ -229,27 +245,58 @@ export class Driver {
       logger: logger.child({ component: 'slices' }),
     })
     this.#publisher = publisher
+    const health = new DeviceHealthMonitor({
+      pool: c.nodeName,
+      claims: store,
+      reader: new NsenterInterfaceReader({ runner: execaRunner, probe }),
+      clock: systemClock,
+      logger: logger.child({ component: 'device-health' }),
+      intervalMs: HEALTH_INTERVAL_MS,
+      minGapMs: HEALTH_MIN_GAP_MS,
+      maxProbesPerPass: HEALTH_MAX_PROBES_PER_PASS,
+      concurrency: HEALTH_CONCURRENCY,
+    })
+    this.#health = health
     let hostIfaces = new Map<string, string>()
     const publish = (links: Parameters<typeof poolDevices>[1]): void => {
       hostIfaces = hostInterfaceIndex(links)
       const devices = poolDevices(c.attachmentSlots, links)
       metrics.publishedDevices.set(devices.length)
       publisher.setDevices(devices)
+      health.setDevices(
+        devices.map(d => d.name),
+        links,
+      )
     }
     publish([])
-    if (c.hostInterfaces !== '') {
-      this.#watcher = new HostLinkWatcher({
-        source: new HostLinkInventory({
-          runner: execaRunner,
-          nameFilter: new RegExp(c.hostInterfaces),
-        }),
-        clock: systemClock,
-        logger: logger.child({ component: 'host-links' }),
-        intervalMs: HOST_LINK_POLL_MS,
-        onChange: publish,
-      })
-      await this.#watcher.start()
-    }
+    const watcher =
+      c.hostInterfaces === ''
+        ? undefined
+        : new HostLinkWatcher({
+            source: new HostLinkInventory({
+              runner: execaRunner,
+              nameFilter: new RegExp(c.hostInterfaces),
+            }),
+            clock: systemClock,
+            logger: logger.child({ component: 'host-links' }),
+            intervalMs: HOST_LINK_RESYNC_MS,
+            onChange: publish,
+          })
+    this.#watcher = watcher
+    // Link events re-read the inventory and re-check attachments (a pod's veth vanishing shows
+    // on the host side too).
+    this.#linkMonitor = new LinkMonitor({
+      spawner: nodeLineSpawner,
+      clock: systemClock,
+      logger: logger.child({ component: 'link-monitor' }),
+      onEvent: () => {
+        watcher?.wake()
+        health.wake()
+      },
+    })
+    this.#linkMonitor.start()
+    await watcher?.start()
+    await health.start()
 
     const preparer = new PrepareService({
       reader: new KubeClaimReader(kubeConfig.makeApiClient(ResourceV1Api)),
@@ -310,6 +357,7 @@ export class Driver {
         metrics.kubeletDraCalls.inc({ api_version: version, method })
       },
       shutdownGraceMs: PLUGIN_DRAIN_MS,
+      resourceHealth: { source: health, timeoutSeconds: HEALTH_TIMEOUT_SECONDS },
     })
     this.#plugin = plugin
     await plugin.start()
@@ -419,7 +467,11 @@ export class Driver {
       }
     })
     await step('slice publisher', () => this.#publisher?.stop())
-    await step('host links', () => this.#watcher?.stop())
+    await step('host links', () => {
+      this.#linkMonitor?.stop()
+      this.#watcher?.stop()
+      this.#health?.stop()
+    })
     await step('http', () => this.#http?.stop())
     await step('state store', () => this.#store?.close())
     log.info({ ms: Date.now() - started }, 'network-dra plugin stopped')
