@@ -36,6 +36,11 @@ export interface Config {
   readonly attachmentSlots: number
   /** Empty means no host-interface devices are published. */
   readonly hostInterfaces: string
+  /**
+   * Effect of the `<driver>/link-down` taint (KEP-5055) on a host-interface device whose link is
+   * down; `off` = no taint.
+   */
+  readonly hostLinkDownTaint: 'NoSchedule' | 'NoExecute' | 'off'
   /** Empty means the built-in policy. */
   readonly policyFile: string
   /** `host:port` for /metrics, /healthz, /readyz; empty disables the HTTP server. */
@@ -165,6 +170,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'regular expression of host link names to publish as devices; empty = none',
   },
   {
+    flag: 'host-link-down-taint',
+    env: 'HOST_LINK_DOWN_TAINT',
+    def: 'NoSchedule',
+    help: 'effect of the <driver>/link-down taint on a host-interface device whose link is down: NoSchedule (no new allocations), NoExecute (also evicts pods using it) or off',
+  },
+  {
     flag: 'policy-file',
     env: 'POLICY_FILE',
     def: '',
@@ -284,6 +295,12 @@ export function loadConfig(
       problems.push(`--host-interfaces: "${hostInterfaces}" is not a valid regular expression`)
     }
   }
+  const hostLinkDownTaint = get('host-link-down-taint') as Config['hostLinkDownTaint']
+  if (!['NoSchedule', 'NoExecute', 'off'].includes(hostLinkDownTaint)) {
+    problems.push(
+      `--host-link-down-taint: "${hostLinkDownTaint}" must be NoSchedule, NoExecute or off`,
+    )
+  }
   const httpAddress = get('http-address')
   if (
     httpAddress !== '' &&
@@ -331,6 +348,7 @@ export function loadConfig(
     cniHostRoot: abs('cni-host-root'),
     attachmentSlots: int('attachment-slots', 1, 4096),
     hostInterfaces,
+    hostLinkDownTaint,
     policyFile: abs('policy-file', true),
     httpAddress,
     healthSocket: abs('health-socket', true),

@@ -66,7 +66,7 @@ import { HttpServer } from '../observability/http-server.js'
 import { MeasuredExec } from '../observability/measured-exec.js'
 import type { Metrics } from '../observability/metrics.js'
 import { systemClock } from '../slices/clock.js'
-import { hostInterfaceIndex, poolDevices } from '../slices/device-builder.js'
+import { hostInterfaceIndex, linkDownTaintKey, poolDevices } from '../slices/device-builder.js'
 import { kubeSliceClient } from '../slices/kube-slice-client.js'
 import { SlicePublisher } from '../slices/slice-publisher.js'
 import { StateStore } from '../state/store.js'
@@ -260,7 +260,13 @@ export class Driver {
     let hostIfaces = new Map<string, string>()
     const publish = (links: Parameters<typeof poolDevices>[1]): void => {
       hostIfaces = hostInterfaceIndex(links)
-      const devices = poolDevices(c.attachmentSlots, links)
+      const devices = poolDevices(
+        c.attachmentSlots,
+        links,
+        c.hostLinkDownTaint === 'off'
+          ? undefined
+          : { key: linkDownTaintKey(c.driverName), effect: c.hostLinkDownTaint },
+      )
       metrics.publishedDevices.set(devices.length)
       publisher.setDevices(devices)
       health.setDevices(

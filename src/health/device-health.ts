@@ -15,7 +15,7 @@
  *    fault is known; everything else is HEALTHY.
  */
 import { networkDataFromResult } from '../cni/result.js'
-import type { HostLink } from '../inventory/host-links.js'
+import { linkIsUp, type HostLink } from '../inventory/host-links.js'
 import { hostDeviceName } from '../slices/device-builder.js'
 import type { AttachmentRecord, ClaimRecord } from '../state/state-types.js'
 
@@ -108,7 +108,7 @@ function hostProblems(
   problems: string[],
 ): void {
   if (link !== undefined) {
-    if (link.state !== 'up' && link.state !== 'unknown') {
+    if (!linkIsUp(link)) {
       problems.push(`host link ${link.name} is ${link.state}`)
     }
     return

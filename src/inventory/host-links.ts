@@ -27,6 +27,15 @@ export interface HostLink {
   readonly addresses: readonly string[]
 }
 
+/**
+ * Whether a link can carry traffic: operstate `up`, or `unknown` (what virtual links without carrier
+ * detection, e.g. dummy or tun, report while up). Down, lowerlayerdown, dormant, notpresent and
+ * testing are not. The one rule device health and device taints share.
+ */
+export function linkIsUp(link: Pick<HostLink, 'state'>): boolean {
+  return link.state === 'up' || link.state === 'unknown'
+}
+
 /** Runs a command and returns its stdout; throws on a non-zero exit. */
 export interface CommandRunner {
   run(file: string, args: readonly string[]): Promise<string>

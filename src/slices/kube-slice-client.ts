@@ -8,7 +8,7 @@ import { CoreV1Api, ResourceV1Api, Watch, type KubeConfig } from '@kubernetes/cl
 import { V1DeleteOptions, V1Preconditions, type V1ResourceSlice } from '@kubernetes/client-node'
 import { DriverError, errorMessage } from '../errors.js'
 import { httpStatusOf } from '../status/http-status.js'
-import type { DeviceAttribute, SliceDevice } from './device-builder.js'
+import type { DeviceAttribute, DeviceTaint, SliceDevice } from './device-builder.js'
 import type {
   ResourceSliceObject,
   SliceClient,
@@ -101,6 +101,9 @@ function toClient(slice: ResourceSliceObject): V1ResourceSlice {
           ),
         }
       : {}),
+    ...(d.taints !== undefined && d.taints.length > 0
+      ? { taints: d.taints.map(t => ({ ...t })) }
+      : {}),
   }))
   // The client serialises by its attribute maps, not by class identity: plain objects work.
   return { ...slice, spec: { ...slice.spec, devices } } as unknown as V1ResourceSlice
@@ -119,6 +122,15 @@ function fromClient(s: V1ResourceSlice): ResourceSliceObject {
               return [k, { string: v.string ?? '' }]
             }),
           ),
+        }
+      : {}),
+    ...(d.taints !== undefined && d.taints.length > 0
+      ? {
+          taints: d.taints.map((t): DeviceTaint => ({
+            key: t.key,
+            ...(t.value !== undefined && t.value !== '' ? { value: t.value } : {}),
+            effect: t.effect,
+          })),
         }
       : {}),
   }))

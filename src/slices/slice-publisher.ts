@@ -8,6 +8,10 @@
  * 3. otherwise publish a new generation (max of seen and last published + 1): delete obsolete
  *    slices first, then update reusable slices (same device set first), then create the rest.
  *
+ * Device taints (KEP-5055) are compared like attributes. An apiserver with DRADeviceTaints off
+ * (1.35 default) drops them silently on write; the publisher notices it on the stored object and
+ * from then on publishes without taints (else every sync would see a difference and write again).
+ *
  * The kubelet deletes a node's slices when it starts and 30 s after the driver disconnects, so
  * the publisher watches its slices (any event schedules a debounced sync) and also re-syncs on a
  * fixed interval in case a watch event was missed. New slices use `generateName:
@@ -16,7 +20,12 @@
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Clock, Timer } from './clock.js'
-import { MAX_DEVICES_PER_SLICE, splitDevices, type SliceDevice } from './device-builder.js'
+import {
+  MAX_DEVICES_PER_SLICE,
+  maxDevicesFor,
+  splitDevices,
+  type SliceDevice,
+} from './device-builder.js'
 import type {
   OwnerReference,
   ResourceSliceObject,
@@ -56,6 +65,7 @@ export class SlicePublisher {
   #resyncTimer: Timer | undefined
   #reactTimer: Timer | undefined
   #rewatchTimer: Timer | undefined
+  #taintsDropped = false
 
   constructor(opts: SlicePublisherOptions) {
     this.#o = {
@@ -66,6 +76,11 @@ export class SlicePublisher {
       ...opts,
     }
     this.#selector = `spec.nodeName=${opts.nodeName},spec.driver=${opts.driverName}`
+  }
+
+  /** True once the apiserver was seen dropping device taints (DRADeviceTaints off). */
+  get taintsDropped(): boolean {
+    return this.#taintsDropped
   }
 
   /** Generation of the last published pool (-1 before the first publish). */
@@ -131,7 +146,8 @@ export class SlicePublisher {
   async #syncOnce(): Promise<void> {
     const { client, nodeName, driverName } = this.#o
     const current = await client.list(this.#selector)
-    const desired = splitDevices(this.#devices, this.#o.maxDevicesPerSlice)
+    const devices = this.#taintsDropped ? this.#devices.map(withoutTaints) : this.#devices
+    const desired = splitDevices(devices, maxDevicesFor(devices, this.#o.maxDevicesPerSlice))
     const mine = current.filter(s => s.spec.pool.name === nodeName)
     const obsolete = current.filter(s => s.spec.pool.name !== nodeName)
     const maxGen = mine.reduce((m, s) => Math.max(m, s.spec.pool.generation), -1)
@@ -163,21 +179,21 @@ export class SlicePublisher {
         nodeName,
         devices: p.chunk,
       }
-      if (p.reuse !== undefined) {
-        await client.update({
-          apiVersion: 'resource.k8s.io/v1',
-          kind: 'ResourceSlice',
-          metadata: { ...p.reuse.metadata, ownerReferences: [owner] },
-          spec,
-        })
-      } else {
-        await client.create({
-          apiVersion: 'resource.k8s.io/v1',
-          kind: 'ResourceSlice',
-          metadata: { generateName: `${nodeName}-${driverName}-`, ownerReferences: [owner] },
-          spec,
-        })
-      }
+      const stored =
+        p.reuse !== undefined
+          ? await client.update({
+              apiVersion: 'resource.k8s.io/v1',
+              kind: 'ResourceSlice',
+              metadata: { ...p.reuse.metadata, ownerReferences: [owner] },
+              spec,
+            })
+          : await client.create({
+              apiVersion: 'resource.k8s.io/v1',
+              kind: 'ResourceSlice',
+              metadata: { generateName: `${nodeName}-${driverName}-`, ownerReferences: [owner] },
+              spec,
+            })
+      this.#noticeDroppedTaints(p.chunk, stored)
     }
     this.#lastGeneration = generation
     this.#o.logger.info(
@@ -188,6 +204,15 @@ export class SlicePublisher {
         deleted: obsolete.length,
       },
       'published resource slices',
+    )
+  }
+
+  #noticeDroppedTaints(sent: readonly SliceDevice[], stored: ResourceSliceObject): void {
+    if (this.#taintsDropped || !sent.some(hasTaints)) return
+    if ((stored.spec.devices ?? []).some(hasTaints)) return
+    this.#taintsDropped = true
+    this.#o.logger.warn(
+      'the apiserver dropped the device taints (DRADeviceTaints feature gate off?); publishing without them',
     )
   }
 
@@ -289,11 +314,25 @@ function upToDate(top: readonly ResourceSliceObject[], desired: readonly SliceDe
   return desired.every(chunk => have.has(canonicalDevices(chunk)))
 }
 
-/** Order-independent, key-order-independent form of a device list (the apiserver sorts map keys). */
+/** Order-independent, key-order-independent form of a device list (the apiserver sorts map keys);
+ * taints by key, value and effect (`timeAdded` is the apiserver's). */
 function canonicalDevices(devices: readonly SliceDevice[]): string {
   return JSON.stringify(
     devices
-      .map(d => ({ name: d.name, attributes: sortKeys(d.attributes ?? {}) }))
+      .map(d => ({
+        name: d.name,
+        attributes: sortKeys(d.attributes ?? {}),
+        taints: (d.taints ?? []).map(t => [t.key, t.value ?? '', t.effect].join('\u0000')).sort(),
+      }))
       .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
   )
+}
+
+function hasTaints(d: SliceDevice): boolean {
+  return (d.taints ?? []).length > 0
+}
+
+function withoutTaints(d: SliceDevice): SliceDevice {
+  if (!hasTaints(d)) return d
+  return d.attributes === undefined ? { name: d.name } : { name: d.name, attributes: d.attributes }
 }

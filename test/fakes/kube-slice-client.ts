@@ -1,6 +1,7 @@
 // An in-memory ResourceSlice store behind the SliceClient interface: assigns names/uids/
 // resourceVersions, enforces delete preconditions and update resourceVersions like the
-// apiserver, emits watch events, records every call, and can wipe slices like the kubelet.
+// apiserver, emits watch events, records every call, and can wipe slices like the kubelet. With
+// `dropTaints` it strips device taints on write, as an apiserver with DRADeviceTaints off does.
 import type {
   ResourceSliceObject,
   SliceClient,
@@ -17,6 +18,8 @@ export class FakeSliceClient implements SliceClient {
   #rv = 1
   #n = 0
   #watchers = new Set<{ selector: string; on: Listener; close: (err?: unknown) => void }>()
+  /** Strip `spec.devices[].taints` on create/update (DRADeviceTaints off). */
+  dropTaints = false
   /** Make the next N calls of a method throw. */
   failNext: Partial<Record<'list' | 'create' | 'update' | 'delete' | 'watch', number>> = {}
 
@@ -26,6 +29,15 @@ export class FakeSliceClient implements SliceClient {
       this.failNext[op] = n - 1
       throw Object.assign(new Error(`injected ${op} failure`), { code: 500 })
     }
+  }
+
+  #admit(slice: ResourceSliceObject): ResourceSliceObject {
+    const c = clone(slice)
+    if (!this.dropTaints) return c
+    const devices = (c.spec.devices ?? []).map(d =>
+      d.attributes === undefined ? { name: d.name } : { name: d.name, attributes: d.attributes },
+    )
+    return { ...c, spec: { ...c.spec, devices } }
   }
 
   list(fieldSelector: string): Promise<ResourceSliceObject[]> {
@@ -40,7 +52,7 @@ export class FakeSliceClient implements SliceClient {
     this.#maybeFail('create')
     const name = `${slice.metadata.generateName ?? ''}${String(this.#n++).padStart(5, 'x')}`
     const stored: ResourceSliceObject = {
-      ...clone(slice),
+      ...this.#admit(slice),
       metadata: {
         ...clone(slice).metadata,
         name,
@@ -65,7 +77,7 @@ export class FakeSliceClient implements SliceClient {
       return Promise.reject(Object.assign(new Error('conflict'), { code: 409 }))
     }
     const stored = {
-      ...clone(slice),
+      ...this.#admit(slice),
       metadata: { ...clone(slice).metadata, resourceVersion: String(this.#rv++) },
     }
     this.slices.set(name, stored)

@@ -12,6 +12,8 @@ t.test('defaults with only the node name', async t => {
   t.equal(c.attachmentSlots, 128)
   t.equal(c.cniHostRoot, '/')
   t.equal(c.httpAddress, ':9465')
+  t.equal(c.hostLinkDownTaint, 'NoSchedule')
+  t.equal(loadConfig([], { NODE_NAME: 'n', HOST_LINK_DOWN_TAINT: 'off' }).hostLinkDownTaint, 'off')
   t.ok(Object.isFrozen(c))
 })
 
@@ -63,6 +65,12 @@ const bad = [
       '--driver-name: "NoDots" must be a lower-case DNS subdomain with a dot, at most 63 characters (e.g. network-dra.dev)',
       '--host-interfaces: "([" is not a valid regular expression',
     ],
+  },
+  {
+    name: 'unknown taint effect',
+    argv: ['--node-name', 'n', '--host-link-down-taint', 'PreferNoSchedule'],
+    env: {},
+    want: ['--host-link-down-taint: "PreferNoSchedule" must be NoSchedule, NoExecute or off'],
   },
   {
     name: 'plugin timeout not shorter than hook timeout',

@@ -271,6 +271,11 @@ function registerTests(): void {
       { values: { plugin: { logLevel: 'debug' } }, env: 'LOG_LEVEL', value: 'debug' },
       { values: { plugin: { attachmentSlots: 16 } }, env: 'ATTACHMENT_SLOTS', value: '16' },
       { values: { plugin: { hostInterfaces: '^eth1$' } }, env: 'HOST_INTERFACES', value: '^eth1$' },
+      {
+        values: { plugin: { hostLinkDownTaint: 'NoExecute' } },
+        env: 'HOST_LINK_DOWN_TAINT',
+        value: 'NoExecute',
+      },
       { values: { plugin: { prepareConcurrency: 2 } }, env: 'PREPARE_CONCURRENCY', value: '2' },
       { values: { plugin: { deviceMetadata: 'off' } }, env: 'DEVICE_METADATA', value: 'off' },
       { values: { plugin: { hookTimeoutSeconds: 20 } }, env: 'HOOK_TIMEOUT', value: '20' },

@@ -7,8 +7,11 @@ import {
   hostDeviceName,
   hostInterfaceDevice,
   hostInterfaceIndex,
+  linkDownTaintKey,
+  maxDevicesFor,
   poolDevices,
   splitDevices,
+  type LinkDownTaint,
 } from '../../../src/slices/device-builder.js'
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
@@ -113,4 +116,40 @@ t.test('custom split size', async t => {
     splitDevices(attachmentDevices(5), 2).map(c => c.length),
     [2, 2, 1],
   )
+})
+
+t.test('link-down taint (KEP-5055)', async t => {
+  const taint: LinkDownTaint = { key: 'network-dra.dev/link-down', effect: 'NoSchedule' }
+  const cases: { name: string; state: string; taint?: LinkDownTaint; want: unknown }[] = [
+    { name: 'up: no taint', state: 'up', taint, want: undefined },
+    { name: 'unknown (virtual link up): no taint', state: 'unknown', taint, want: undefined },
+    {
+      name: 'down',
+      state: 'down',
+      taint,
+      want: [{ key: 'network-dra.dev/link-down', value: 'down', effect: 'NoSchedule' }],
+    },
+    {
+      name: 'lowerlayerdown, NoExecute',
+      state: 'lowerlayerdown',
+      taint: { ...taint, effect: 'NoExecute' },
+      want: [{ key: 'network-dra.dev/link-down', value: 'lowerlayerdown', effect: 'NoExecute' }],
+    },
+    {
+      name: 'a state that is no label value reads as down',
+      state: 'weird state!',
+      taint,
+      want: [{ key: 'network-dra.dev/link-down', value: 'down', effect: 'NoSchedule' }],
+    },
+    { name: 'taints off', state: 'down', want: undefined },
+  ]
+  for (const c of cases) {
+    const d = hostInterfaceDevice({ name: 'eth1', state: c.state, addresses: [] }, c.taint)
+    t.same(d.taints, c.want, c.name)
+  }
+  t.equal(linkDownTaintKey('net.example.com'), 'net.example.com/link-down')
+  const pool = poolDevices(2, [{ name: 'eth1', state: 'down', addresses: [] }], taint)
+  t.equal(maxDevicesFor(pool, 128), 64, 'a tainted device lowers the slice limit')
+  t.equal(maxDevicesFor(poolDevices(2, []), 128), 128)
+  t.equal(maxDevicesFor(pool, 10), 10)
 })

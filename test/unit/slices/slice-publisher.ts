@@ -294,3 +294,57 @@ t.test('a watch ended by the server (routine re-watch) or by stop() is not a war
   t.same(warnings(), [], 'stop(): no warning')
   t.equal(client.watching(), 0)
 })
+
+const tainted = (state: string): SliceDevice => ({
+  name: 'host-x',
+  attributes: { state: { string: state } },
+  taints: [{ key: `${D}/link-down`, value: state, effect: 'NoSchedule' }],
+})
+
+t.test(
+  'a taint added and removed is a content change; 64 devices per slice with taints',
+  async t => {
+    const { client, pub } = setup([...attachmentDevices(100), { name: 'host-x' }])
+    await pub.sync()
+    checkPool(t, client, 101, 1, 0)
+    pub.setDevices([...attachmentDevices(100), tainted('down')])
+    await pub.sync()
+    checkPool(t, client, 101, 2, 1)
+    t.ok(
+      slices(client).every(s => (s.spec.devices ?? []).length <= 64),
+      'the API limit with taints',
+    )
+    const host = slices(client)
+      .flatMap(s => s.spec.devices ?? [])
+      .find(d => d.name === 'host-x')
+    t.same(host?.taints, [{ key: `${D}/link-down`, value: 'down', effect: 'NoSchedule' }])
+    const calls = client.calls.length
+    await pub.sync()
+    t.equal(
+      client.calls.slice(calls).filter(c => !c.startsWith('list')).length,
+      0,
+      'taints read back equal: no rewrite',
+    )
+    pub.setDevices([...attachmentDevices(100), { name: 'host-x' }])
+    await pub.sync()
+    checkPool(t, client, 101, 1, 2)
+    t.notOk(pub.taintsDropped)
+  },
+)
+
+t.test('an apiserver that drops taints is noticed once; no write loop', async t => {
+  const { client, pub } = setup([tainted('down')])
+  client.dropTaints = true
+  await pub.sync()
+  t.ok(pub.taintsDropped, 'noticed on the stored object')
+  await pub.sync()
+  checkPool(t, client, 1, 1, 0)
+  const calls = client.calls.length
+  await pub.sync()
+  await pub.sync()
+  t.equal(
+    client.calls.slice(calls).filter(c => !c.startsWith('list')).length,
+    0,
+    'converged without taints',
+  )
+})
