@@ -9,8 +9,9 @@
  *    `unknown`, the state virtual links without carrier detection report while up), or gone from
  *    the host while no attachment explains it (host-device moves the link into the pod);
  *  - any device with attachments is UNHEALTHY when an attachment's interface is gone from its pod's
- *    namespace, or lacks an address the CNI result gave it; a namespace that is itself gone is not a
- *    fault of the device (the sandbox is being torn down) and is skipped;
+ *    namespace, is not up there (a macvlan/ipvlan child whose parent link went down reads
+ *    `lowerlayerdown`), or lacks an address the CNI result gave it; a namespace that is itself gone
+ *    is not a fault of the device (the sandbox is being torn down) and is skipped;
  *  - a probe that could not look (nsenter/ip failed) makes the device UNKNOWN unless a definite
  *    fault is known; everything else is HEALTHY.
  */
@@ -34,14 +35,22 @@ export interface DeviceHealth {
 /** The kubelet keeps at most this many characters of a health message. */
 export const MAX_HEALTH_MESSAGE = 1024
 
+/** One interface as a probe saw it inside a pod's namespace. */
+export interface SeenInterface {
+  /** Operational state, lower-cased (`up`, `lowerlayerdown`, …). */
+  readonly state: string
+  /** Addresses in CIDR form. */
+  readonly addresses: readonly string[]
+}
+
 /** What a probe saw in one network namespace. */
 export type NetnsView =
   | { readonly kind: 'gone' }
   | { readonly kind: 'error'; readonly message: string }
   | {
       readonly kind: 'seen'
-      /** Interface name → its addresses in CIDR form. */
-      readonly interfaces: ReadonlyMap<string, readonly string[]>
+      /** Interface name → what it looks like. */
+      readonly interfaces: ReadonlyMap<string, SeenInterface>
     }
 
 /** Inputs of {@link computeDeviceHealth}. */
@@ -136,7 +145,11 @@ function attachmentProblems(
     problems.push(`interface ${a.ifName} is gone from ${pod}`)
     return
   }
-  const missing = expectedAddresses(a).filter(addr => !have.includes(addr))
+  if (!linkIsUp(have)) {
+    problems.push(`interface ${a.ifName} of ${pod} is ${have.state}`)
+    return
+  }
+  const missing = expectedAddresses(a).filter(addr => !have.addresses.includes(addr))
   if (missing.length > 0) {
     problems.push(`interface ${a.ifName} of ${pod} lacks ${missing.join(', ')}`)
   }

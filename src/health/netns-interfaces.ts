@@ -8,7 +8,7 @@
 import type { NetnsProbe } from '../attach/attach-netns-probe.js'
 import { errorMessage } from '../errors.js'
 import type { CommandRunner } from '../inventory/host-links.js'
-import type { NetnsView } from './device-health.js'
+import type { NetnsView, SeenInterface } from './device-health.js'
 
 /** Reads one namespace; never throws (a failure is a `{kind: 'error'}` view). */
 export interface NetnsInterfaceReader {
@@ -25,6 +25,7 @@ export interface NsenterInterfaceReaderOptions {
 
 interface IpAddrLink {
   ifname?: string
+  operstate?: string
   addr_info?: { local?: string; prefixlen?: number }[]
 }
 
@@ -57,7 +58,7 @@ export class NsenterInterfaceReader implements NetnsInterfaceReader {
   }
 }
 
-/** `ip -j addr show` output → interface name → CIDR addresses. */
+/** `ip -j addr show` output → interface name → operstate and CIDR addresses. */
 export function parseIpAddr(out: string): NetnsView {
   let links: unknown
   try {
@@ -66,13 +67,13 @@ export function parseIpAddr(out: string): NetnsView {
     return { kind: 'error', message: `ip -j addr output is not JSON: ${errorMessage(err)}` }
   }
   if (!Array.isArray(links)) return { kind: 'error', message: 'ip -j addr output is not a list' }
-  const interfaces = new Map<string, string[]>()
+  const interfaces = new Map<string, SeenInterface>()
   for (const l of links as IpAddrLink[]) {
     if (typeof l.ifname !== 'string') continue
-    const addrs = (l.addr_info ?? [])
+    const addresses = (l.addr_info ?? [])
       .filter(a => a.local !== undefined && a.prefixlen !== undefined)
       .map(a => `${a.local ?? ''}/${String(a.prefixlen)}`)
-    interfaces.set(l.ifname, addrs)
+    interfaces.set(l.ifname, { state: (l.operstate ?? 'unknown').toLowerCase(), addresses })
   }
   return { kind: 'seen', interfaces }
 }

@@ -2,8 +2,8 @@
 // link, the host-link inventory and watcher, the health monitor with nsenter probes, the kubelet
 // plugin serving DRAResourceHealth), a kubelet-side stream on v1 sees, for decoy links and a netns
 // this test creates: a host-interface device turn UNHEALTHY when its link goes down and HEALTHY
-// again when it comes up, an attachment turn UNHEALTHY when its interface is deleted inside the pod
-// netns, and a held host device turn UNHEALTHY when its link is deleted — each driven by link
+// again when it comes up, an attachment turn UNHEALTHY when its interface goes down (peer down)
+// and back, and when its interface is deleted inside the pod netns, and a held host device turn UNHEALTHY when its link is deleted — each driven by link
 // events (the resync and probe periods are a minute, longer than the test waits). The registration
 // advertises v1 and v1alpha1. Needs root, ip, nsenter.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -258,6 +258,16 @@ t.test('device health follows real links and a real pod netns', async t => {
 
   await ip(undefined, 'link', 'set', hostA, 'up')
   timings.up = await w.until(r => r.get(hostDev) === 'HEALTHY', 5_000)
+
+  // The pod interface's peer (its "parent") going down: net1 reads DOWN inside the pod.
+  await ip(undefined, 'link', 'set', podHost, 'down')
+  timings.podParentDown = await w.until(
+    r => r.get('attachment-0')?.startsWith('UNHEALTHY') === true,
+    5_000,
+  )
+  t.equal(w.last().get('attachment-0'), 'UNHEALTHY interface net1 of pod ns/p1 is down')
+  await ip(undefined, 'link', 'set', podHost, 'up')
+  timings.podParentUp = await w.until(r => r.get('attachment-0') === 'HEALTHY', 5_000)
 
   await ip(ns, 'link', 'del', 'net1')
   timings.podIfDeleted = await w.until(

@@ -63,7 +63,7 @@ class FakeReader implements NetnsInterfaceReader {
     this.running--
     return {
       kind: 'seen',
-      interfaces: new Map(this.missing.has(path) ? [] : [['net1', []]]),
+      interfaces: new Map(this.missing.has(path) ? [] : [['net1', { state: 'up', addresses: [] }]]),
     }
   }
 }

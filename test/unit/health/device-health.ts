@@ -1,6 +1,6 @@
 // Invariant: a host-interface device is unhealthy exactly when its link is down or gone (unless an
-// attachment moved it into a pod), an attached device is unhealthy exactly when its interface or one
-// of its CNI addresses is missing from a still-existing pod namespace, an unreadable namespace makes
+// attachment moved it into a pod), an attached device is unhealthy exactly when its interface is
+// missing or not up, or one of its CNI addresses is missing, in a still-existing pod namespace, an unreadable namespace makes
 // it UNKNOWN (never HEALTHY), a vanished namespace is no fault; the list covers published and held
 // devices, sorted, with messages bounded to the kubelet's 1024 characters.
 import t from 'tap'
@@ -63,9 +63,9 @@ const claim = (plans: AttachmentPlan[], attachments: AttachmentRecord[]): ClaimR
 })
 
 const link = (name: string, state: string): HostLink => ({ name, state, addresses: [] })
-const seen = (ifs: Record<string, string[]>): NetnsView => ({
+const seen = (ifs: Record<string, string[]>, state = 'up'): NetnsView => ({
   kind: 'seen',
-  interfaces: new Map(Object.entries(ifs)),
+  interfaces: new Map(Object.entries(ifs).map(([k, addresses]) => [k, { state, addresses }])),
 })
 const views = (v: NetnsView, a: AttachmentRecord = att('x')): Map<string, NetnsView> =>
   new Map([[netnsKey(a), v]])
@@ -140,6 +140,15 @@ const cases: {
       netns: views(seen({ net1: ['fe80::1/64'] })),
     },
     want: [['attachment-0', 'UNHEALTHY', 'interface net1 of pod ns/p1 lacks 10.9.0.5/24']],
+  },
+  {
+    name: 'an attachment whose parent link went down (lowerlayerdown in the pod) is unhealthy',
+    input: {
+      published: ['attachment-0'],
+      claims: [claim([plan('attachment-0')], [att('attachment-0')])],
+      netns: views(seen({ net1: ['10.9.0.5/24'] }, 'lowerlayerdown')),
+    },
+    want: [['attachment-0', 'UNHEALTHY', 'interface net1 of pod ns/p1 is lowerlayerdown']],
   },
   {
     name: 'an attachment with its interface and address is healthy',

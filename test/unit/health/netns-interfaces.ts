@@ -6,9 +6,10 @@ import t from 'tap'
 import { NsenterInterfaceReader, parseIpAddr } from '../../../src/health/netns-interfaces.js'
 
 const IP_OUT = JSON.stringify([
-  { ifname: 'lo', addr_info: [{ local: '127.0.0.1', prefixlen: 8 }] },
+  { ifname: 'lo', operstate: 'UNKNOWN', addr_info: [{ local: '127.0.0.1', prefixlen: 8 }] },
   {
     ifname: 'net1',
+    operstate: 'LOWERLAYERDOWN',
     addr_info: [
       { local: '10.9.0.5', prefixlen: 24 },
       { local: 'fe80::1', prefixlen: 64 },
@@ -27,9 +28,9 @@ t.test('parseIpAddr', async t => {
       want: {
         kind: 'seen',
         interfaces: [
-          ['lo', ['127.0.0.1/8']],
-          ['net1', ['10.9.0.5/24', 'fe80::1/64']],
-          ['eth0', []],
+          ['lo', { state: 'unknown', addresses: ['127.0.0.1/8'] }],
+          ['net1', { state: 'lowerlayerdown', addresses: ['10.9.0.5/24', 'fe80::1/64'] }],
+          ['eth0', { state: 'unknown', addresses: [] }],
         ],
       },
     },
