@@ -47,6 +47,13 @@ const expected: Record<string, string[]> = {
   'admin-network.yaml': ['DeviceClass', 'ResourceClaim', 'Pod'],
   'admin-network-ips.yaml': ['ResourceClaim', 'Pod'],
   'prioritized-metadata.yaml': ['ResourceClaimTemplate', 'Pod'],
+  'link-health.yaml': ['ResourceClaim', 'Pod'],
+  'link-taint.yaml': ['ResourceClaim', 'Pod'],
+}
+/** The host link each host-interface example selects (the e2e creates these veths). */
+const HOST_INTERFACE_OF: Record<string, string | undefined> = {
+  'host-interface.yaml': 'ndra-hostif0',
+  'link-taint.yaml': 'ndra-hostif1',
 }
 const apiVersions: Record<string, string> = {
   ResourceClaim: 'resource.k8s.io/v1',
@@ -248,7 +255,7 @@ for (const [file, kinds] of Object.entries(expected)) {
         ...claimEntryProblems(v.config, where, DEMO_ALLOWANCE, ns),
         ...rawNetworkProblems(network, DEMO_ALLOWANCE, {
           path: `${where}.network`,
-          hostInterface: file === 'host-interface.yaml' ? 'ndra-hostif0' : undefined,
+          hostInterface: HOST_INTERFACE_OF[file],
           bounds: policyBounds(DEMO_ALLOWANCE),
         }),
       ]
