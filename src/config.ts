@@ -130,8 +130,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'hook-timeout',
     env: 'HOOK_TIMEOUT',
-    def: '30',
-    help: 'CDI hook timeout in seconds (runc kills the hook after it); the hook gives up 2 s earlier',
+    def: '60',
+    help: 'CDI hook timeout in seconds (runc kills the hook after it); the hook gives up 2 s earlier. Long enough to wait out a plugin restart (crash-loop back-off included), well inside the kubelet runtime request timeout (2 min)',
   },
   {
     flag: 'cni-bin-dirs',

@@ -2,6 +2,9 @@
 // scripts/build/hook.mjs rests on numbers (results recorded in hook/README.md).
 // usage: node scripts/bench/compare-hook-builders.mjs [runs]   (needs `npm run build:ts` first)
 // Extra prebuilt hook executables can join the comparison: EXTRA_HOOKS=name=/path,name2=/path2
+// The framing alternative (scripts/bench/hook-http1-variant.ts: HTTP/1.1 + JSON with the runtime's
+// own client, served by node:http) is built with the shipped hook's bun flags and timed in the
+// same interleaved rounds; `http1-*` rows compare against `bun-compile-bytecode` (today's hook).
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,6 +17,7 @@ import {
   captureHookWire,
   hookArgs,
   startBenchServer,
+  startHttpBenchServer,
   writeTemp,
 } from './hook-fixtures.mjs'
 
@@ -22,11 +26,22 @@ const work = mkdtempSync(join(tmpdir(), 'ndra-builders-'))
 const bun = join(ROOT, 'node_modules', '.bin', 'bun')
 const entry = join(ROOT, 'hook', 'main.ts')
 
-function bunCompile(name, extra) {
+function bunCompile(name, extra, from = entry) {
   const out = join(work, name)
-  execFileSync(bun, ['build', '--compile', ...extra, entry, '--outfile', out], { stdio: 'ignore' })
+  execFileSync(bun, ['build', '--compile', ...extra, from, '--outfile', out], { stdio: 'ignore' })
   return out
 }
+
+const httpEntry = join(ROOT, 'scripts', 'bench', 'hook-http1-variant.ts')
+const SHIPPED_FLAGS = ['--minify', '--bytecode']
+const httpVariants = ['fetch', 'node-http'].map(client => ({
+  name: `http1-json-${client}`,
+  bin: bunCompile(
+    `http1-${client}`,
+    [...SHIPPED_FLAGS, '--define', `HOOK_HTTP_CLIENT=${JSON.stringify(client)}`],
+    httpEntry,
+  ),
+}))
 
 const variants = [
   { name: 'bun-compile', bin: bunCompile('bun-compile', []) },
@@ -47,6 +62,7 @@ execFileSync(bun, ['build', '--target=node', '--format=esm', entry, '--outfile',
 })
 
 const server = await startBenchServer()
+const httpServer = await startHttpBenchServer()
 try {
   const wire = await captureHookWire(variants[0].bin, server.socketPath)
   const reqFile = writeTemp(work, 'request.bin', wire)
@@ -65,11 +81,20 @@ try {
       args: [nodeBundle, ...hookArgs(server.socketPath)],
       stdin: SAMPLE_STATE,
     },
+    ...httpVariants.map(v => ({
+      name: v.name,
+      cmd: v.bin,
+      args: hookArgs(httpServer.socketPath),
+      stdin: SAMPLE_STATE,
+    })),
   ]
   const results = await interleaved(candidates, runs)
   console.log(table(results, 'c-client'))
   console.log(JSON.stringify({ runs, results }, null, 2))
+  if (httpServer.stats.calls === 0)
+    throw new Error('the HTTP/1.1 variants never reached their server')
 } finally {
+  await httpServer.stop()
   await server.stop()
   rmSync(work, { recursive: true, force: true })
 }

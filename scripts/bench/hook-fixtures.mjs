@@ -1,7 +1,9 @@
 // Shared pieces of the hook benchmarks: a real HookServer (from dist/) with a trivial handler,
+// the same handler behind a standard-library HTTP/1.1 + JSON server (the framing alternative),
 // a recording proxy that captures the exact bytes the hook sends, and the C client build.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -61,13 +63,7 @@ export async function startBenchServer() {
     handler: {
       async attach() {
         stats.calls++
-        return {
-          ok: true,
-          message: 'attached',
-          interfaceName: 'net1',
-          ips: ['192.0.2.10/24'],
-          mac: '02:00:00:00:00:01',
-        }
+        return BENCH_REPLY
       },
     },
   })
@@ -77,6 +73,65 @@ export async function startBenchServer() {
     stats,
     async stop() {
       await server.stop(1000)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The reply both bench servers give: what a real attach answers. */
+const BENCH_REPLY = {
+  ok: true,
+  message: 'attached',
+  interfaceName: 'net1',
+  ips: ['192.0.2.10/24'],
+  mac: '02:00:00:00:00:01',
+}
+
+/**
+ * The framing alternative's server side: node:http on a Unix socket, POST JSON in, JSON out, with
+ * the checks the gRPC server makes on the OCI state (id and absolute bundle). Returns
+ * {socketPath, stop, stats}.
+ */
+export async function startHttpBenchServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'ndra-bench-http-'))
+  mkdirSync(join(dir, 'run'), { mode: 0o700 })
+  const socketPath = join(dir, 'run', 'hook.sock')
+  const stats = { calls: 0 }
+  const server = createHttpServer((req, res) => {
+    const chunks = []
+    req.on('data', c => chunks.push(c))
+    req.on('end', () => {
+      let reply
+      let code = 200
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+        const st = body.ociState
+        if (
+          typeof st?.id !== 'string' ||
+          typeof st?.bundle !== 'string' ||
+          !st.bundle.startsWith('/')
+        )
+          throw new Error('malformed OCI state')
+        stats.calls++
+        reply = BENCH_REPLY
+      } catch (err) {
+        code = 400
+        reply = { ok: false, message: String(err) }
+      }
+      const text = JSON.stringify(reply)
+      res.writeHead(code, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      })
+      res.end(text)
+    })
+  })
+  await new Promise(resolve => server.listen(socketPath, resolve))
+  return {
+    socketPath,
+    stats,
+    async stop() {
+      await new Promise(resolve => server.close(resolve))
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -12,10 +12,10 @@
 #   scripts/images/build.sh import    podman save + ctr import of every one that exists into the cluster's containerd
 #   scripts/images/build.sh [all]     build, then import if the cluster's containerd is running
 #
-# Environment: NDRA_NODE_BIN (node binary, default /opt/network-dra/node-v<NODE_VERSION>/bin/node),
+# Environment: NDRA_NODE_BIN (node binary, default the pinned Node.js of scripts/install/node.sh),
 # NDRA_CTRD_SOCK (containerd socket, default the one scripts/cluster/up.sh starts), NDRA_CTR (its
 # ctr, default the one of CONTAINERD_VERSION),
-# NDRA_IMAGES_CACHE (saved archives, default /var/cache/network-dra/images).
+# NDRA_IMAGES_CACHE (saved archives, default $NETWORK_DRA_CACHE/images).
 set -euo pipefail
 
 NDRA_LOG_TAG=images
@@ -24,10 +24,10 @@ source "$(dirname "$0")/../lib/common.sh"
 HERE="$NDRA_SCRIPTS_DIR/images"
 REPO="$NDRA_REPO"
 NODE_VERSION="$(ndra_version NODE_VERSION)"
-NODE_BIN="${NDRA_NODE_BIN:-/opt/network-dra/node-v$NODE_VERSION/bin/node}"
+NODE_BIN="${NDRA_NODE_BIN:-$(ndra_node_bindir)/node}"
 CTRD_SOCK="${NDRA_CTRD_SOCK:-/run/network-dra-cluster/containerd/containerd.sock}"
 CTR="${NDRA_CTR:-$(ndra_select_platform && echo "$(ndra_containerd_bindir)/ctr")}"
-CACHE="${NDRA_IMAGES_CACHE:-/var/cache/network-dra/images}"
+CACHE="${NDRA_IMAGES_CACHE:-$NDRA_CACHE/images}"
 
 PAUSE_IMAGE=localhost/pause:v1
 TEST_IMAGE=localhost/network-dra-test:v1

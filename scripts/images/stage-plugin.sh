@@ -12,7 +12,7 @@
 # Run `npm run build` first. Then: podman build -f Containerfile -t localhost/network-dra:dev .
 #
 # Environment: HOOK_BINARY (default dist/hook/network-dra-hook), NDRA_NODE_BIN (the node whose
-# libraries the base image carries, default /opt/network-dra/node-v<NODE_VERSION>/bin/node),
+# libraries the base image carries, default the pinned Node.js of scripts/install/node.sh),
 # CHROOT / IP_BIN / NSENTER (default: chroot / ip / nsenter found in PATH).
 set -euo pipefail
 
@@ -20,8 +20,7 @@ NDRA_LOG_TAG=stage-plugin
 # shellcheck source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 root="$NDRA_REPO"
-node_version="$(ndra_version NODE_VERSION)"
-node_bin="${NDRA_NODE_BIN:-/opt/network-dra/node-v$node_version/bin/node}"
+node_bin="${NDRA_NODE_BIN:-$(ndra_node_bindir)/node}"
 hook="${HOOK_BINARY:-$root/dist/hook/network-dra-hook}"
 chroot_bin="${CHROOT:-$(command -v chroot || true)}"
 ip_bin="${IP_BIN:-$(command -v ip || true)}"

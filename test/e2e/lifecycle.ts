@@ -5,7 +5,8 @@
 //     the plugin pod really changed (surge pod next to the old one), 30 Running, no restarts, net1
 //     of every pod = its claim's networkData, no Warning events, no plugin warning logged.
 //  2. three `kill -9` of the plugin during a 30-pod rollout, sampling every second: no pod ever ran
-//     without net1 (the container exits 1 without it, so a restart would show), same assertions.
+//     without net1 (the container exits 1 without it, so a restart would show), no pod restarted,
+//     same assertions.
 //  3. container restart (same sandbox: attachment reused) and sandbox killed (DEL + ADD).
 //  4. a pod deleted while the plugin is away is cleaned when it returns; a pod created meanwhile
 //     waits and then runs with its network.
@@ -288,11 +289,9 @@ t.test('three kill -9 of the plugin during a 30-pod rollout', async t => {
   const allMs = Date.now() - t0
   await sampler.stop()
   t.same([...sampler.ranWithoutNetwork], [], 'no container ran without net1 (sampled every second)')
-  comment(
-    t,
-    'kill9: pods whose create was refused while the plugin was away (StartError, retried)',
-    sampler.restarted.size,
-  )
+  // The hook waits up to the chart's default hook timeout for a plugin that is restarting; the
+  // plugin's crash-loop back-off after the third kill is far shorter, so no create is refused.
+  t.same([...sampler.restarted], [], 'no pod restarted (every hook waited for the plugin)')
   t.equal((await pluginPods())[0]?.restarts, 3, 'the plugin restarted three times')
   const uids = await checkNetworks(t, app)
   t.equal(uids.length, REPLICAS)

@@ -8,7 +8,7 @@ t.test('defaults with only the node name', async t => {
   t.equal(c.driverName, 'network-dra.dev')
   t.equal(c.nodeName, 'node-1')
   t.same(c.cniBinDirs, ['/opt/cni/bin', '/usr/lib/cni'])
-  t.equal(c.hookTimeoutSeconds, 30)
+  t.equal(c.hookTimeoutSeconds, 60)
   t.equal(c.attachmentSlots, 128)
   t.equal(c.cniHostRoot, '/')
   t.equal(c.httpAddress, ':9465')
