@@ -105,9 +105,9 @@ const HEALTH_INTERVAL_MS = 10_000
 /** Validity the kubelet gives each health report: three periods, so one slow pass is harmless. */
 const HEALTH_TIMEOUT_SECONDS = 30
 /** Bounds of one health pass: namespaces probed (round robin beyond), probes at a time, gap. */
-const HEALTH_MAX_PROBES_PER_PASS = 64
+const HEALTH_MAX_PROBES_PER_PASS = 32
 const HEALTH_CONCURRENCY = 2
-const HEALTH_MIN_GAP_MS = 1_000
+const HEALTH_MIN_GAP_MS = 2_000
 
 function attachMetrics(m: Metrics): AttachMetrics {
   return {
