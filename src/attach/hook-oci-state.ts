@@ -6,7 +6,16 @@
  */
 import { isAbsolute } from 'node:path'
 import { DriverError } from '../errors.js'
-import type { OciState } from './hook-server.js'
+
+/** Container state as runc writes it on the hook's stdin (runtime-spec "State"). */
+export interface OciState {
+  ociVersion?: string
+  id: string
+  status?: string
+  pid?: number
+  bundle: string
+  annotations?: Record<string, string>
+}
 
 function protocolError(message: string): DriverError {
   return new DriverError('NDRA_HOOK_PROTOCOL', `invalid OCI state from hook: ${message}`)

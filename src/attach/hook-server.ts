@@ -16,18 +16,10 @@ import {
 import { DriverError, errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { loadHookService, type LoadedAttachRequest } from './hook-proto.js'
-import { parseOciState } from './hook-oci-state.js'
+import { parseOciState, type OciState } from './hook-oci-state.js'
 import { prepareHookSocketPath } from './hook-socket-path.js'
 
-/** Container state as runc writes it on the hook's stdin (runtime-spec "State"). */
-export interface OciState {
-  ociVersion?: string
-  id: string
-  status?: string
-  pid?: number
-  bundle: string
-  annotations?: Record<string, string>
-}
+export type { OciState } from './hook-oci-state.js'
 
 /** One validated Attach call. */
 export interface AttachRequest {
