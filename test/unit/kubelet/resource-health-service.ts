@@ -140,7 +140,8 @@ t.test('streams on v1 and v1alpha1', async t => {
     t.equal(svc.streams, 1, `${name}: one stream`)
     stream.cancel()
     await r.ended
-    await new Promise(res => setTimeout(res, 50))
+    // The server learns of the cancel asynchronously: wait for it (bounded), then assert.
+    for (let i = 0; i < 100 && svc.streams > 0; i++) await new Promise(res => setTimeout(res, 20))
     t.equal(svc.streams, 0, `${name}: cancelled stream dropped`)
     t.equal(source.listeners.size, 0, `${name}: unsubscribed`)
     source.list = [{ pool: 'n1', device: 'attachment-0', health: 'HEALTHY', message: '' }]
