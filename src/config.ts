@@ -9,6 +9,7 @@ import { Command, Option } from 'commander'
 import { InvalidConfigError } from './errors.js'
 import type { LogLevel } from './logger.js'
 import { METADATA_VERSIONS, type MetadataVersion } from './metadata/device-metadata.js'
+import { parseSharedHostLinks, type SharedLinkRule } from './slices/shared-host-links.js'
 
 /** The validated, frozen daemon configuration. */
 export interface Config {
@@ -41,6 +42,11 @@ export interface Config {
    * down; `off` = no taint.
    */
   readonly hostLinkDownTaint: 'NoSchedule' | 'NoExecute' | 'off'
+  /**
+   * Host links published as one shareable device each (KEP-5075), with their capacity in children;
+   * empty = none. A link matching a rule is published only as its shared device.
+   */
+  readonly sharedHostLinks: readonly SharedLinkRule[]
   /** Empty means the built-in policy. */
   readonly policyFile: string
   /** `host:port` for /metrics, /healthz, /readyz; empty disables the HTTP server. */
@@ -176,6 +182,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'effect of the <driver>/link-down taint on a host-interface device whose link is down: NoSchedule (no new allocations), NoExecute (also evicts pods using it) or off',
   },
   {
+    flag: 'shared-host-links',
+    env: 'SHARED_HOST_LINKS',
+    def: '',
+    help: 'host links shared by consumable capacity (KEP-5075), a JSON list of {"pattern": "<regular expression of link names>", "capacity": <children per link>}: each matching link is ONE device that up to <capacity> claims get a macvlan/ipvlan/vlan child of (instead of an exclusive host-interface device); empty = none. Where the apiserver drops allowMultipleAllocations (DRAConsumableCapacity off, 1.35) they are published as exclusive host-interface devices',
+  },
+  {
     flag: 'policy-file',
     env: 'POLICY_FILE',
     def: '',
@@ -295,6 +307,8 @@ export function loadConfig(
       problems.push(`--host-interfaces: "${hostInterfaces}" is not a valid regular expression`)
     }
   }
+  const shared = parseSharedHostLinks(get('shared-host-links'))
+  problems.push(...shared.problems.map(p => `--shared-host-links: ${p}`))
   const hostLinkDownTaint = get('host-link-down-taint') as Config['hostLinkDownTaint']
   if (!['NoSchedule', 'NoExecute', 'off'].includes(hostLinkDownTaint)) {
     problems.push(
@@ -349,6 +363,7 @@ export function loadConfig(
     attachmentSlots: int('attachment-slots', 1, 4096),
     hostInterfaces,
     hostLinkDownTaint,
+    sharedHostLinks: shared.rules,
     policyFile: abs('policy-file', true),
     httpAddress,
     healthSocket: abs('health-socket', true),

@@ -43,7 +43,7 @@ import type {
   PluginState,
   PodIdentity,
 } from '../state/state-types.js'
-import type { AttachmentPlan } from './attachment-plan.js'
+import { allocationKey, sameAllocation, type AttachmentPlan } from './attachment-plan.js'
 import {
   replyLine,
   type AttachHandler,
@@ -266,9 +266,7 @@ export class Attacher implements AttachHandler {
       name: pod.podName,
       sandboxId: pod.sandboxId,
     })
-    const existing = claim.attachments.find(
-      a => a.request === plan.request && a.device === plan.device,
-    )
+    const existing = claim.attachments.find(a => sameAllocation(a, plan))
     let outcome: AttachOutcome = 'added'
     if (existing?.phase === 'attached') {
       if (existing.sandboxId === pod.sandboxId) {
@@ -490,8 +488,7 @@ export class Attacher implements AttachHandler {
       namespace: claim.namespace,
       name: claim.name,
     })
-    const order = (a: AttachmentRecord): number =>
-      claim.plans.findIndex(p => p.request === a.request && p.device === a.device)
+    const order = (a: AttachmentRecord): number => claim.plans.findIndex(p => sameAllocation(p, a))
     const ordered = [...claim.attachments].sort((a, b) => order(b) - order(a))
     const failures: unknown[] = []
     const done: AttachmentRecord[] = []
@@ -690,7 +687,8 @@ export class Attacher implements AttachHandler {
         `claim ${claimUid} is not prepared on this node (no record in the plugin state)`,
       )
     }
-    const plan = claim.plans.find(p => p.request === request && p.device === device)
+    // `device` is the allocation key (attachment-plan.ts): the device, plus `.<shareID>` for a share.
+    const plan = claim.plans.find(p => p.request === request && allocationKey(p) === device)
     if (!plan) {
       throw new DriverError(
         'NDRA_CLAIM_NOT_PREPARED',
@@ -771,6 +769,7 @@ function attachmentBase(plan: AttachmentPlan, pod: ResolvedPod, networkName: str
     ...podIdentity(pod),
     request: plan.request,
     device: plan.device,
+    ...(plan.shareID !== undefined ? { shareID: plan.shareID } : {}),
     ifName: plan.ifName,
     netns: pod.netns,
     netnsId: pod.netnsId,
@@ -794,16 +793,16 @@ function describePod(p: PodIdentity): string {
 }
 
 function sameAttachment(a: AttachmentRecord, b: AttachmentRecord): boolean {
-  return a.request === b.request && a.device === b.device && a.sandboxId === b.sandboxId
+  return sameAllocation(a, b) && a.sandboxId === b.sandboxId
 }
 
 function withoutAttachment(
   c: ClaimRecord,
-  r: Pick<AttachmentRecord, 'request' | 'device'>,
+  r: Pick<AttachmentRecord, 'request' | 'device' | 'shareID'>,
 ): ClaimRecord {
   return {
     ...c,
-    attachments: c.attachments.filter(a => !(a.request === r.request && a.device === r.device)),
+    attachments: c.attachments.filter(a => !sameAllocation(a, r)),
   }
 }
 

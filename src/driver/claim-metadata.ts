@@ -5,6 +5,7 @@
  * removed at unprepare. Also says which CDI device of each request carries the file's bind mount
  * (the first one: every device of a request reaches the same containers).
  */
+import { allocationKey } from '../attach/attachment-plan.js'
 import type { CdiMount } from '../cdi/cdi-spec.js'
 import type {
   DeviceMetadataFiles,
@@ -68,11 +69,12 @@ export function cdiDevicesOf(
 ): { device: string; request: string; mounts?: CdiMount[] }[] {
   const mounted = new Set<string>()
   return record.plans.map(p => {
-    if (files === undefined || mounted.has(p.request))
-      return { device: p.device, request: p.request }
+    // CDI device names and the hook's --device carry the allocation key (device + share).
+    const device = allocationKey(p)
+    if (files === undefined || mounted.has(p.request)) return { device, request: p.request }
     mounted.add(p.request)
     return {
-      device: p.device,
+      device,
       request: p.request,
       mounts: [files.mount(metadataClaim(record), p.requestRef ?? p.request)],
     }

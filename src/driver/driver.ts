@@ -266,6 +266,7 @@ export class Driver {
         c.hostLinkDownTaint === 'off'
           ? undefined
           : { key: linkDownTaintKey(c.driverName), effect: c.hostLinkDownTaint },
+        c.sharedHostLinks,
       )
       metrics.publishedDevices.set(devices.length)
       publisher.setDevices(devices)
@@ -275,13 +276,18 @@ export class Driver {
       )
     }
     publish([])
+    // Exclusive host interfaces and shared host links come from the same inventory.
+    const linkFilters = [
+      ...(c.hostInterfaces === '' ? [] : [new RegExp(c.hostInterfaces)]),
+      ...c.sharedHostLinks.map(r => r.pattern),
+    ]
     const watcher =
-      c.hostInterfaces === ''
+      linkFilters.length === 0
         ? undefined
         : new HostLinkWatcher({
             source: new HostLinkInventory({
               runner: execaRunner,
-              nameFilter: new RegExp(c.hostInterfaces),
+              nameFilter: linkFilters,
             }),
             clock: systemClock,
             logger: logger.child({ component: 'host-links' }),

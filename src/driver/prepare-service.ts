@@ -16,7 +16,7 @@
 import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
 import { podClaimNameOf } from '../metadata/device-metadata.js'
 import { cdiDevicesOf, type ClaimMetadata } from './claim-metadata.js'
-import type { AttachmentPlan } from '../attach/attachment-plan.js'
+import { allocationKey, type AttachmentPlan } from '../attach/attachment-plan.js'
 import type { KeyedLock } from '../util/keyed-lock.js'
 import type { ResourceClaimV1 } from '../claims/resource-claim.js'
 import { DriverError, errorCode, errorMessage } from '../errors.js'
@@ -107,6 +107,7 @@ function devicesOf(record: ClaimRecord): PreparedDevice[] {
     poolName: plan.pool,
     deviceName: plan.device,
     cdiDeviceIds: [record.cdiDeviceIds[i] ?? ''],
+    ...(plan.shareID !== undefined ? { shareId: plan.shareID } : {}),
   }))
 }
 
@@ -183,7 +184,7 @@ export class PrepareService implements ClaimPreparer {
         return { error: planned.error }
       }
       signal.throwIfAborted()
-      const devices = planned.plans.map(p => ({ device: p.device, request: p.request }))
+      const devices = planned.plans.map(p => ({ device: allocationKey(p), request: p.request }))
       const podClaimName = podClaimNameOf(claim.metadata?.annotations)
       const record: ClaimRecord = {
         uid: ref.uid,

@@ -11,6 +11,10 @@
  * Device taints (KEP-5055) are compared like attributes. An apiserver with DRADeviceTaints off
  * (1.35 default) drops them silently on write; the publisher notices it on the stored object and
  * from then on publishes without taints (else every sync would see a difference and write again).
+ * Shared host links (KEP-5075) likewise: an apiserver with DRAConsumableCapacity off (1.35
+ * default) drops `allowMultipleAllocations` and capacity request policies; the publisher notices,
+ * warns once, and from then on publishes each shared link as today's exclusive host-interface
+ * device (`exclusiveFallback`).
  *
  * The kubelet deletes a node's slices when it starts and 30 s after the driver disconnects, so
  * the publisher watches its slices (any event schedules a debounced sync) and also re-syncs on a
@@ -22,6 +26,7 @@ import type { Logger } from '../logger.js'
 import type { Clock, Timer } from './clock.js'
 import {
   MAX_DEVICES_PER_SLICE,
+  exclusiveFallback,
   maxDevicesFor,
   splitDevices,
   type SliceDevice,
@@ -66,6 +71,7 @@ export class SlicePublisher {
   #reactTimer: Timer | undefined
   #rewatchTimer: Timer | undefined
   #taintsDropped = false
+  #sharingDropped = false
 
   constructor(opts: SlicePublisherOptions) {
     this.#o = {
@@ -81,6 +87,12 @@ export class SlicePublisher {
   /** True once the apiserver was seen dropping device taints (DRADeviceTaints off). */
   get taintsDropped(): boolean {
     return this.#taintsDropped
+  }
+
+  /** True once the apiserver was seen dropping `allowMultipleAllocations` (DRAConsumableCapacity
+   * off): shared host links are then published as exclusive host-interface devices. */
+  get sharingDropped(): boolean {
+    return this.#sharingDropped
   }
 
   /** Generation of the last published pool (-1 before the first publish). */
@@ -146,7 +158,9 @@ export class SlicePublisher {
   async #syncOnce(): Promise<void> {
     const { client, nodeName, driverName } = this.#o
     const current = await client.list(this.#selector)
-    const devices = this.#taintsDropped ? this.#devices.map(withoutTaints) : this.#devices
+    const devices = this.#devices
+      .map(d => (this.#sharingDropped ? exclusiveFallback(d) : d))
+      .map(d => (this.#taintsDropped ? withoutTaints(d) : d))
     const desired = splitDevices(devices, maxDevicesFor(devices, this.#o.maxDevicesPerSlice))
     const mine = current.filter(s => s.spec.pool.name === nodeName)
     const obsolete = current.filter(s => s.spec.pool.name !== nodeName)
@@ -194,6 +208,7 @@ export class SlicePublisher {
               spec,
             })
       this.#noticeDroppedTaints(p.chunk, stored)
+      if (this.#noticeDroppedSharing(p.chunk, stored)) this.#again = true
     }
     this.#lastGeneration = generation
     this.#o.logger.info(
@@ -214,6 +229,18 @@ export class SlicePublisher {
     this.#o.logger.warn(
       'the apiserver dropped the device taints (DRADeviceTaints feature gate off?); publishing without them',
     )
+  }
+
+  /** True when this write revealed it (the caller then publishes the fallback right away). */
+  #noticeDroppedSharing(sent: readonly SliceDevice[], stored: ResourceSliceObject): boolean {
+    if (this.#sharingDropped || !sent.some(isShared)) return false
+    if ((stored.spec.devices ?? []).some(isShared)) return false
+    this.#sharingDropped = true
+    this.#o.logger.warn(
+      { devices: sent.filter(isShared).map(d => d.name) },
+      'the apiserver dropped allowMultipleAllocations (DRAConsumableCapacity feature gate off?); publishing shared host links as exclusive host-interface devices',
+    )
+    return true
   }
 
   async #ownerRef(): Promise<OwnerReference> {
@@ -322,6 +349,8 @@ function canonicalDevices(devices: readonly SliceDevice[]): string {
       .map(d => ({
         name: d.name,
         attributes: sortKeys(d.attributes ?? {}),
+        capacity: sortKeys(d.capacity ?? {}),
+        allowMultipleAllocations: d.allowMultipleAllocations === true,
         taints: (d.taints ?? []).map(t => [t.key, t.value ?? '', t.effect].join('\u0000')).sort(),
       }))
       .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
@@ -332,7 +361,13 @@ function hasTaints(d: SliceDevice): boolean {
   return (d.taints ?? []).length > 0
 }
 
+function isShared(d: SliceDevice): boolean {
+  return d.allowMultipleAllocations === true
+}
+
 function withoutTaints(d: SliceDevice): SliceDevice {
   if (!hasTaints(d)) return d
-  return d.attributes === undefined ? { name: d.name } : { name: d.name, attributes: d.attributes }
+  const rest = { ...d }
+  delete rest.taints
+  return rest
 }

@@ -28,6 +28,7 @@ const planSchema = {
       items: { type: 'array', minItems: 2, maxItems: 2, items: str },
     },
     hostInterface: str,
+    shareID: str,
   },
 } as const
 
@@ -53,6 +54,7 @@ const attachmentSchema = {
     podNamespace: str,
     request: str,
     device: str,
+    shareID: str,
     ifName: str,
     netns: str,
     networkName: str,

@@ -20,6 +20,8 @@ export interface PodIdentity {
 export interface AttachmentRecord extends PodIdentity {
   readonly request: string
   readonly device: string
+  /** The plan's share of a shared device (KEP-5075); absent for exclusive devices. */
+  readonly shareID?: string
   readonly ifName: string
   /** Network namespace path used for ADD. */
   readonly netns: string

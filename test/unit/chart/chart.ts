@@ -213,6 +213,11 @@ function registerTests(): void {
           'host-interface.network-dra.dev',
           'device.driver == "network-dra.dev" && device.attributes["network-dra.dev"].kind == "host-interface"',
         ],
+        [
+          'resource.k8s.io/v1',
+          'shared-host-link.network-dra.dev',
+          'device.driver == "network-dra.dev" && device.attributes["network-dra.dev"].kind == "shared-host-link"',
+        ],
       ],
     )
   })
@@ -275,6 +280,11 @@ function registerTests(): void {
         values: { plugin: { hostLinkDownTaint: 'NoExecute' } },
         env: 'HOST_LINK_DOWN_TAINT',
         value: 'NoExecute',
+      },
+      {
+        values: { plugin: { sharedHostLinks: [{ pattern: '^ndra-shared[0-9]$', capacity: 3 }] } },
+        env: 'SHARED_HOST_LINKS',
+        value: '[{"capacity":3,"pattern":"^ndra-shared[0-9]$"}]',
       },
       { values: { plugin: { prepareConcurrency: 2 } }, env: 'PREPARE_CONCURRENCY', value: '2' },
       { values: { plugin: { deviceMetadata: 'off' } }, env: 'DEVICE_METADATA', value: 'off' },
@@ -381,7 +391,11 @@ function registerTests(): void {
     t.same(role.rules[3].resourceNames, ['net.example.com'])
     t.same(
       r.objects.filter(o => o.kind === 'DeviceClass').map(c => c.metadata.name),
-      ['attachment.net.example.com', 'host-interface.net.example.com'],
+      [
+        'attachment.net.example.com',
+        'host-interface.net.example.com',
+        'shared-host-link.net.example.com',
+      ],
     )
   })
 
@@ -535,6 +549,19 @@ function registerTests(): void {
           ],
         },
         message: /plugin.hostInterfaces is empty/,
+      },
+      {
+        name: 'shared-host-link network without shared host links',
+        values: {
+          networks: [
+            {
+              name: 'a',
+              deviceKind: 'shared-host-link',
+              network: { plugins: [{ type: 'macvlan' }] },
+            },
+          ],
+        },
+        message: /plugin.sharedHostLinks is empty/,
       },
       {
         name: 'interface name too long',

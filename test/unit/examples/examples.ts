@@ -49,6 +49,7 @@ const expected: Record<string, string[]> = {
   'prioritized-metadata.yaml': ['ResourceClaimTemplate', 'Pod'],
   'link-health.yaml': ['ResourceClaim', 'Pod'],
   'link-taint.yaml': ['ResourceClaim', 'Pod'],
+  'shared-link.yaml': ['ResourceClaimTemplate', 'Pod', 'Pod', 'Pod', 'Pod'],
 }
 /** The host link each host-interface example selects (the e2e creates these veths). */
 const HOST_INTERFACE_OF: Record<string, string | undefined> = {
