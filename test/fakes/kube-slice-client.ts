@@ -1,7 +1,10 @@
 // An in-memory ResourceSlice store behind the SliceClient interface: assigns names/uids/
 // resourceVersions, enforces delete preconditions and update resourceVersions like the
 // apiserver, emits watch events, records every call, and can wipe slices like the kubelet. With
-// `dropTaints` it strips device taints on write, as an apiserver with DRADeviceTaints off does.
+// `dropTaints` it strips device taints on write, as an apiserver with DRADeviceTaints off does;
+// with `dropSharing` it strips `allowMultipleAllocations` and capacity request policies (keeping the
+// capacity values), as an apiserver with DRAConsumableCapacity off (1.35) does.
+import type { SliceDevice } from '../../src/slices/device-builder.js'
 import type {
   ResourceSliceObject,
   SliceClient,
@@ -20,6 +23,8 @@ export class FakeSliceClient implements SliceClient {
   #watchers = new Set<{ selector: string; on: Listener; close: (err?: unknown) => void }>()
   /** Strip `spec.devices[].taints` on create/update (DRADeviceTaints off). */
   dropTaints = false
+  /** Strip KEP-5075 fields on create/update (DRAConsumableCapacity off). */
+  dropSharing = false
   /** Make the next N calls of a method throw. */
   failNext: Partial<Record<'list' | 'create' | 'update' | 'delete' | 'watch', number>> = {}
 
@@ -33,10 +38,21 @@ export class FakeSliceClient implements SliceClient {
 
   #admit(slice: ResourceSliceObject): ResourceSliceObject {
     const c = clone(slice)
-    if (!this.dropTaints) return c
-    const devices = (c.spec.devices ?? []).map(d =>
-      d.attributes === undefined ? { name: d.name } : { name: d.name, attributes: d.attributes },
-    )
+    const devices = (c.spec.devices ?? []).map(d => {
+      const kept: SliceDevice = { name: d.name }
+      if (d.attributes !== undefined) Object.assign(kept, { attributes: d.attributes })
+      if (d.capacity !== undefined) {
+        const capacity = this.dropSharing
+          ? Object.fromEntries(Object.entries(d.capacity).map(([k, v]) => [k, { value: v.value }]))
+          : d.capacity
+        Object.assign(kept, { capacity })
+      }
+      if (d.allowMultipleAllocations !== undefined && !this.dropSharing) {
+        Object.assign(kept, { allowMultipleAllocations: d.allowMultipleAllocations })
+      }
+      if (d.taints !== undefined && !this.dropTaints) Object.assign(kept, { taints: d.taints })
+      return kept
+    })
     return { ...c, spec: { ...c.spec, devices } }
   }
 

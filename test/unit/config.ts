@@ -14,6 +14,15 @@ t.test('defaults with only the node name', async t => {
   t.equal(c.httpAddress, ':9465')
   t.equal(c.hostLinkDownTaint, 'NoSchedule')
   t.equal(loadConfig([], { NODE_NAME: 'n', HOST_LINK_DOWN_TAINT: 'off' }).hostLinkDownTaint, 'off')
+  t.same(c.sharedHostLinks, [], 'no shared host links by default')
+  const shared = loadConfig([], {
+    NODE_NAME: 'n',
+    SHARED_HOST_LINKS: '[{"pattern":"^ndra-shared0$","capacity":3}]',
+  }).sharedHostLinks
+  t.same(
+    shared.map(r => [r.pattern.source, r.capacity]),
+    [['^ndra-shared0$', 3]],
+  )
   t.ok(Object.isFrozen(c))
 })
 
@@ -71,6 +80,15 @@ const bad = [
     argv: ['--node-name', 'n', '--host-link-down-taint', 'PreferNoSchedule'],
     env: {},
     want: ['--host-link-down-taint: "PreferNoSchedule" must be NoSchedule, NoExecute or off'],
+  },
+  {
+    name: 'bad shared host links',
+    argv: ['--node-name', 'n', '--shared-host-links', '[{"pattern":"(","capacity":0}]'],
+    env: {},
+    want: [
+      '--shared-host-links: [0].pattern: "(" is not a valid regular expression',
+      '--shared-host-links: [0].capacity: must be a whole number from 1 to 4096 (children per link)',
+    ],
   },
   {
     name: 'plugin timeout not shorter than hook timeout',

@@ -714,3 +714,43 @@ t.test('metadata files are rewritten before the reply, from the stored record', 
     t.same(seen, c.want, c.name)
   }
 })
+
+t.test('two shares of one shared device in one claim: separate ADDs, records and DELs', async t => {
+  // Invariant: shares of a shared host link are keyed by shareID (the hook's --device carries
+  // `<device>.<shareID>`): each share finds its own plan, gets its own record, and detach DELs both.
+  const A = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
+  const B = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
+  const share = (i: number, shareID: string): AttachmentPlan => ({
+    ...plan(i),
+    device: 'host-ndra-shared0',
+    hostInterface: 'ndra-shared0',
+    shareID,
+  })
+  const p = pod('sb1', 'u1')
+  const r = rig([claim(UID, [share(0, A), share(1, B)])], { c1: p })
+  const a = await r.attacher.attach(req('c1', `host-ndra-shared0.${A}`), signal)
+  const b = await r.attacher.attach(req('c1', `host-ndra-shared0.${B}`), signal)
+  t.ok(a.ok && b.ok, `${a.message} ${b.message}`)
+  t.same(
+    r.cni.calls.map(c => `${c.op}:${c.network}:${c.rt?.ifName ?? ''}`),
+    ['add:net-0:net1', 'add:net-1:net2'],
+  )
+  t.same(
+    (r.store.claim(UID)?.attachments ?? []).map(x => [x.device, x.shareID, x.ifName]),
+    [
+      ['host-ndra-shared0', A, 'net1'],
+      ['host-ndra-shared0', B, 'net2'],
+    ],
+  )
+  const again = await r.attacher.attach(req('c1', `host-ndra-shared0.${A}`), signal)
+  t.ok(again.ok)
+  t.equal(r.cni.calls.length, 2, 'a repeated share is answered from its record')
+  const bare = await r.attacher.attach(req('c1', 'host-ndra-shared0'), signal)
+  t.equal(bare.ok, false, 'the bare device name matches no share')
+  await r.attacher.detachClaim(UID)
+  t.same(
+    r.cni.calls.slice(2).map(c => `${c.op}:${c.network}`),
+    ['del:net-1', 'del:net-0'],
+  )
+  t.same(r.store.claim(UID)?.attachments, [])
+})

@@ -97,6 +97,38 @@ t.test('prepare answers every claim, with per-claim errors', async t => {
   t.same(counts, [2])
 })
 
+t.test('shares of a shared device: shareId to the kubelet, one CDI device per share', async t => {
+  // Invariant: two shares of one device in a claim get distinct CDI ids (keyed by shareID) and the
+  // kubelet hears each share's id (NodePrepareResources v1 Device.share_id).
+  const A = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
+  const B = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
+  const { svc, planner, specs } = setup()
+  planner.byUid['uid-a'] = [
+    { ...plan('host-ndra-shared0', 'x'), shareID: A },
+    { ...plan('host-ndra-shared0', 'y'), shareID: B },
+  ]
+  const res = await svc.prepare([ref('a', 'uid-a')], signal())
+  t.same(res.get('uid-a'), {
+    devices: [
+      {
+        requestNames: ['x'],
+        poolName: 'node-1',
+        deviceName: 'host-ndra-shared0',
+        cdiDeviceIds: [`network-dra.dev/net=uid-a-host-ndra-shared0.${A}`],
+        shareId: A,
+      },
+      {
+        requestNames: ['y'],
+        poolName: 'node-1',
+        deviceName: 'host-ndra-shared0',
+        cdiDeviceIds: [`network-dra.dev/net=uid-a-host-ndra-shared0.${B}`],
+        shareId: B,
+      },
+    ],
+  })
+  t.same([...specs.files], ['uid-a'])
+})
+
 t.test('prepare is idempotent and re-writes a missing spec without reading the API', async t => {
   const { svc, reader, specs } = setup()
   const first = await svc.prepare([ref('a', 'uid-a')], signal())
