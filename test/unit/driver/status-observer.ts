@@ -84,8 +84,7 @@ t.test('deviceStatuses: shares of one device are separate entries keyed by share
   // of one claim) never take each other's attachment; each status entry carries its shareID.
   const shareA = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
   const shareB = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
-  const shared = (shareID: string): AttachmentPlan =>
-    ({ ...plan('host-ndra-shared0'), shareID }) as AttachmentPlan
+  const shared = (shareID: string): AttachmentPlan => ({ ...plan('host-ndra-shared0'), shareID })
   const rec: ClaimRecord = {
     ...record([att({ device: 'host-ndra-shared0', shareID: shareB })]),
     plans: [shared(shareA), shared(shareB)],
