@@ -162,6 +162,7 @@ t.test('install: the link is one shareable device with capacity 3', { skip }, as
     ])
     return slices.items.flatMap(s => s.spec.devices ?? []).find(d => d.name === DEVICE)
   })
+  t.comment(`published: ${JSON.stringify(dev)}`)
   t.equal(dev.allowMultipleAllocations, true, 'allowMultipleAllocations')
   t.equal(dev.attributes?.['kind']?.string, 'shared-host-link', 'kind shared-host-link')
   t.equal(dev.capacity?.['children']?.value, '3', 'capacity children = 3')
@@ -194,6 +195,9 @@ t.test('three pods share the link, the fourth waits, then runs', { skip }, async
     return ev.items.find(e => e.reason === 'FailedScheduling')?.message
   })
   t.comment(`scheduler on ${pending}: ${reason}`)
+  t.comment(
+    `pods:\n${await kubectl(['get', 'pods', '-n', NS, '-l', 'network-dra.dev/demo=shared-link'])}`,
+  )
   t.match(reason, /cannot allocate all claims/, 'the scheduler reason names the claims')
   t.equal((await phases()).get(pending), 'Pending', `${pending} Pending`)
   const waiting = await claimOf(pending)
@@ -208,6 +212,7 @@ t.test('three pods share the link, the fourth waits, then runs', { skip }, async
     t.match(result?.shareID ?? '', /^[0-9a-f-]{36}$/, `${pod}: a shareID`)
     t.same(result?.consumedCapacity, { children: '1' }, `${pod}: consumed one child`)
     shares.add(result?.shareID ?? '')
+    t.comment(`${pod} allocation: ${JSON.stringify(result)}`)
     const entry = await waitFor(`${pod} claim status`, MINUTE, async () => {
       const c = await claimOf(pod)
       return c?.status?.devices?.find(d => d.networkData?.ips?.length)
