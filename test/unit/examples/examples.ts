@@ -16,6 +16,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml'
 
 /* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
 import { validateCniConfig } from '../../../src/claims/cni-config.js'
+import { buildAttachmentPlans } from '../../../src/claims/plan-builder.js'
 import {
   claimEntryProblems,
   overrideProblems,
@@ -354,5 +355,80 @@ t.test('demo contents match the README', async t => {
     hostif.spec.devices.config[0].opaque.parameters.network.plugins[0].device,
     undefined,
     'the driver pins the device',
+  )
+})
+
+// Invariant: the prioritized-list demo, allocated the way the scheduler's allocator writes it (the
+// slot chosen; the class config of demo-ips addressed to `nic/slot`, the claim's entries as
+// written), passes the driver's prepare-time checks with the demo allowance and yields net1 on the
+// admin network with the `nic/slot` address and net2 on the claim's network; the `nic/fast`
+// entry (fast0, host-device) is not applied.
+t.test('prioritized-metadata: the plans the driver builds from the allocation', async t => {
+  const tpl = load('prioritized-metadata.yaml').find(o => o.kind === 'ResourceClaimTemplate')!
+  const admin = demoNetworks.get('demo-ips.network-dra.dev')!
+  const classParams = {
+    apiVersion: 'network-dra.dev/v1alpha1',
+    kind: 'CNIConfig',
+    network: admin.network,
+  }
+  const claimEntries = (tpl.spec.spec.devices.config as Obj[]).map(c => ({
+    source: 'FromClaim',
+    requests: c.requests as string[],
+    opaque: c.opaque as { driver: string; parameters: unknown },
+  }))
+  const plans = buildAttachmentPlans({
+    claim: {
+      metadata: { namespace: 'demo', name: 'demo-pl-net-x', uid: 'u' },
+      status: {
+        allocation: {
+          devices: {
+            results: [
+              { request: 'nic/slot', driver: DRIVER, pool: 'node', device: 'attachment-0' },
+              { request: 'extra', driver: DRIVER, pool: 'node', device: 'attachment-1' },
+            ],
+            config: [
+              {
+                source: 'FromClass',
+                requests: ['nic/slot'],
+                opaque: { driver: DRIVER, parameters: classParams },
+              },
+              ...claimEntries,
+            ],
+          },
+        },
+      },
+    },
+    driverName: DRIVER,
+    nodeName: 'node',
+    policy: DEMO_ALLOWANCE,
+    hostInterface: () => undefined,
+  })
+  t.same(
+    plans.map(p => ({
+      request: p.request,
+      requestRef: p.requestRef,
+      ifName: p.ifName,
+      capabilityArgs: p.capabilityArgs,
+      type: (p.networkConfig['plugins'] as Obj[])[0]?.type,
+      subnet: (p.networkConfig['plugins'] as Obj[])[0]?.ipam.ranges[0][0].subnet,
+    })),
+    [
+      {
+        request: 'nic',
+        requestRef: 'nic/slot',
+        ifName: 'net1',
+        capabilityArgs: { ips: ['10.10.6.30/24'] },
+        type: 'macvlan',
+        subnet: '10.10.6.0/24',
+      },
+      {
+        request: 'extra',
+        requestRef: undefined,
+        ifName: 'net2',
+        capabilityArgs: {},
+        type: 'macvlan',
+        subnet: '10.10.8.0/24',
+      },
+    ],
   )
 })
