@@ -70,21 +70,25 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
     throw new Error(`hook executable ${hookBin} missing: run \`npm run build\` first`)
   const [
     { Attacher },
+    { Detacher },
+    { RequestLocks },
     { FsNetnsProbe },
     { HookServer },
     { PodResolver },
     { CdiSpecWriter },
     { CniRuntime },
-    { StateStore },
+    { ClaimLedger },
     { silentLogger },
   ] = await Promise.all([
     import(dist('src/attach/attacher.js')),
+    import(dist('src/attach/detacher.js')),
+    import(dist('src/attach/request-locks.js')),
     import(dist('src/attach/attach-netns-probe.js')),
     import(dist('src/attach/hook-server.js')),
     import(dist('src/attach/pod-resolver.js')),
     import(dist('src/cdi/spec-writer.js')),
     import(dist('src/cni/runtime.js')),
-    import(dist('src/state/store.js')),
+    import(dist('src/state/claim-ledger.js')),
     import(dist('src/logger.js')),
   ])
   const sfx = randomBytes(3).toString('hex')
@@ -111,32 +115,28 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
   /** Plugin-side attach latency (resolve + CNI ADD + state write), from the AttachMetrics seam. */
   const attachMs = []
   let server
-  let store
+  let ledger
   let specs
   try {
     ip('link', 'add', master, 'type', 'veth', 'peer', 'name', `ndbp${sfx}`)
     ip('link', 'set', master, 'up')
-    store = await StateStore.open({ dir: join(work, 'state') })
-    await store.update(claims => {
-      claims[claimUid] = {
-        uid: claimUid,
-        namespace: 'bench',
-        name: 'bench',
-        plans: [
-          {
-            request: 'net',
-            pool: 'node',
-            device: 'attachment-0',
-            networkConfig,
-            ifName: 'net1',
-            capabilityArgs: {},
-            cniArgs: [],
-          },
-        ],
-        cdiDeviceIds: [],
-        attachments: [],
-        preparedAt: new Date().toISOString(),
-      }
+    ledger = await ClaimLedger.open({ dir: join(work, 'state') })
+    await ledger.prepared({
+      uid: claimUid,
+      namespace: 'bench',
+      name: 'bench',
+      plans: [
+        {
+          request: 'net',
+          pool: 'node',
+          device: 'attachment-0',
+          networkConfig,
+          ifName: 'net1',
+          capabilityArgs: {},
+          cniArgs: [],
+        },
+      ],
+      cdiDeviceIds: [],
     })
     specs = new CdiSpecWriter({
       cdiRoot: '/var/run/cdi',
@@ -148,23 +148,26 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
     const [deviceId] = await specs.write(claimUid, [{ device: 'attachment-0', request: 'net' }])
     const probe = new FsNetnsProbe()
     const logger = silentLogger()
+    const cni = new CniRuntime({
+      binDirs: [CNI_DIR],
+      cacheDir: join(work, 'cache'),
+      pluginTimeoutMs: 20_000,
+    })
+    const locks = new RequestLocks()
     const attacher = new Attacher({
-      store,
-      cni: new CniRuntime({
-        binDirs: [CNI_DIR],
-        cacheDir: join(work, 'cache'),
-        pluginTimeoutMs: 20_000,
-      }),
+      ledger,
+      cni,
       resolver: new PodResolver({ probe }),
       probe,
+      locks,
       logger,
       metrics: {
         observeAttach: o => {
           if (o.outcome === 'added' && o.code === 'OK') attachMs.push(o.seconds * 1000)
         },
-        observeDetach: () => undefined,
       },
     })
+    const detacher = new Detacher({ ledger, cni, probe, locks, logger })
     server = new HookServer({ socketPath, handler: attacher, logger })
     await server.start()
 
@@ -197,7 +200,7 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
       containers.push(hooked)
       const a = await timeRun('podman', podmanArgs(hooked, deviceId))
       if (a.code !== 0) throw new Error(`podman run with hook failed: ${a.stderr.trim()}`)
-      await attacher.detachClaim(claimUid)
+      await detacher.detachClaim(claimUid)
       // 2. the same container without our device.
       const plainName = `ndbp${sfx}-${i + warmup}`
       containers.push(plainName)
@@ -260,7 +263,7 @@ export async function run({ runs = 20, hookBin = process.env.NDRA_HOOK_BIN ?? HO
     }
     if (server) await server.stop(0).catch(() => undefined)
     if (specs) await specs.remove(claimUid).catch(() => undefined)
-    if (store) await store.close().catch(() => undefined)
+    if (ledger) await ledger.close().catch(() => undefined)
     try {
       ip('link', 'del', master)
     } catch {

@@ -1,10 +1,16 @@
 // Process measurement helpers for the benchmarks: wall time (hrtime around the whole child, so
 // start-up is included) and peak RSS (GNU time's %M, written to a side file so the child's own
-// stderr stays clean). Used by every scenario module in this folder.
+// stderr stays clean). Used by every scenario module in this folder. Order statistics and text
+// tables live in lib/stats.ts and lib/text-table.ts (loaded through Node's type stripping), shared
+// with the pod-start benchmark (pods.mjs).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { median, round } from './lib/stats.ts'
+import { formatTable } from './lib/text-table.ts'
+
+export { median }
 
 export const GNU_TIME = '/usr/bin/time'
 
@@ -39,13 +45,6 @@ export async function timeRun(cmd, args, { stdin = '', env } = {}) {
   }
 }
 
-/** Median of a non-empty list of numbers. */
-export function median(values) {
-  const s = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-}
-
 /**
  * Run every candidate `runs` times, interleaved (A B C A B C …) so drift in machine load hits all
  * candidates alike. A run with a non-zero exit code aborts the benchmark: a failing client
@@ -77,10 +76,6 @@ export async function interleaved(candidates, runs, { warmup = 2 } = {}) {
   })
 }
 
-function round(x) {
-  return Math.round(x * 10) / 10
-}
-
 /** Render results as a fixed-width text table, with ratios against `baseline` when given. */
 export function table(results, baseline) {
   const base = baseline ? results.find(r => r.name === baseline) : undefined
@@ -107,9 +102,7 @@ export function table(results, baseline) {
     if (base) {
       row.push(round(r.wallMsMedian / base.wallMsMedian), round(r.rssMiBMedian / base.rssMiBMedian))
     }
-    return row.map(String)
+    return row
   })
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
-  const fmt = r => r.map((c, i) => c.padEnd(widths[i])).join('  ')
-  return [fmt(head), fmt(widths.map(w => '-'.repeat(w))), ...rows.map(fmt)].join('\n')
+  return formatTable(head, rows)
 }

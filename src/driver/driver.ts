@@ -1,5 +1,6 @@
 /**
- * The network-dra kubelet plugin, composed: state store, CDI writer, CNI runtime, attacher, hook
+ * The network-dra kubelet plugin, composed: claim ledger (state file), CDI writer, CNI runtime,
+ * attacher + detacher + attachment GC, hook
  * server, kubelet plugin (registration + DRA), ResourceSlice publisher, host-link inventory, claim
  * status, metrics and health.
  *
@@ -38,7 +39,11 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { CoreV1Api, ResourceV1Api } from '@kubernetes/client-node'
-import { Attacher, type AttachMetrics } from '../attach/attacher.js'
+import type { AttachMetrics } from '../attach/attach-events.js'
+import { Attacher } from '../attach/attacher.js'
+import { AttachmentGc } from '../attach/attachment-gc.js'
+import { Detacher } from '../attach/detacher.js'
+import { RequestLocks } from '../attach/request-locks.js'
 import { FsNetnsProbe } from '../attach/attach-netns-probe.js'
 import { HookServer } from '../attach/hook-server.js'
 import { KeyedLock } from '../util/keyed-lock.js'
@@ -64,12 +69,14 @@ import { pluginSocketPaths } from '../kubelet/plugin-sockets.js'
 import type { Logger } from '../logger.js'
 import { HttpServer } from '../observability/http-server.js'
 import { MeasuredExec } from '../observability/measured-exec.js'
+import { MeasuredStatusClient } from '../observability/measured-status-client.js'
 import type { Metrics } from '../observability/metrics.js'
 import { systemClock } from '../slices/clock.js'
 import { hostInterfaceIndex, linkDownTaintKey, poolDevices } from '../slices/device-builder.js'
 import { kubeSliceClient } from '../slices/kube-slice-client.js'
 import { SlicePublisher } from '../slices/slice-publisher.js'
-import { StateStore } from '../state/store.js'
+import { ClaimLedger } from '../state/claim-ledger.js'
+import type { StateUpdateObserver } from '../state/store.js'
 import { ClaimStatusWriter } from '../status/claim-status.js'
 import { kubeStatusClient } from '../status/kube-status-client.js'
 import { PodEventRecorder } from '../status/pod-events.js'
@@ -122,9 +129,18 @@ function attachMetrics(m: Metrics): AttachMetrics {
   }
 }
 
+function stateMetrics(m: Metrics): StateUpdateObserver {
+  return {
+    observeUpdate: t => {
+      for (const phase of ['queue', 'lock', 'write', 'total'] as const)
+        m.stateWriteDuration.observe({ phase }, t[phase])
+    },
+  }
+}
+
 export class Driver {
   readonly #o: DriverOptions
-  #store: StateStore | undefined
+  #ledger: ClaimLedger | undefined
   #hook: HookServer | undefined
   #plugin: KubeletPlugin | undefined
   #publisher: SlicePublisher | undefined
@@ -144,11 +160,12 @@ export class Driver {
   async start(): Promise<void> {
     const { config: c, logger, metrics, kubeConfig } = this.#o
     const policy: Policy = c.policyFile === '' ? DEFAULT_POLICY : await loadPolicyFile(c.policyFile)
-    const store = await StateStore.open({
+    const ledger = await ClaimLedger.open({
       dir: c.stateDir,
       logger: logger.child({ component: 'state' }),
+      observer: stateMetrics(metrics),
     })
-    this.#store = store
+    this.#ledger = ledger
     const specs = new CdiSpecWriter({
       cdiRoot: c.cdiRoot,
       driverName: c.driverName,
@@ -173,9 +190,9 @@ export class Driver {
       logger: logger.child({ component: 'events' }),
     })
     const observer = new StatusObserver({
-      claims: store,
+      claims: ledger,
       writer: new ClaimStatusWriter({
-        client: statusClient,
+        client: new MeasuredStatusClient(statusClient, metrics.statusWriteDuration),
         driverName: c.driverName,
         clock: systemClock,
         logger: logger.child({ component: 'claim-status' }),
@@ -194,15 +211,33 @@ export class Driver {
             }),
           )
     const probe = new FsNetnsProbe()
+    // One keyed mutex per (claim, request) for attach and detach.
+    const locks = new RequestLocks()
     const attacher = new Attacher({
-      store,
+      ledger,
       cni,
       resolver: new PodResolver({ probe }),
       probe,
+      locks,
       logger: logger.child({ component: 'attacher' }),
       observer,
       ...(metadata ? { metadata } : {}),
       metrics: attachMetrics(metrics),
+    })
+    const detacher = new Detacher({
+      ledger,
+      cni,
+      probe,
+      locks,
+      logger: logger.child({ component: 'detacher' }),
+      metrics: attachMetrics(metrics),
+    })
+    const gc = new AttachmentGc({
+      ledger,
+      cni,
+      probe,
+      detacher,
+      logger: logger.child({ component: 'attachment-gc' }),
     })
 
     this.#observer = observer
@@ -213,9 +248,9 @@ export class Driver {
       ...(c.podUid === '' ? {} : { podUid: c.podUid }),
     }).registrationSocket
     await recover({
-      state: () => store.refresh(),
+      claims: () => ledger.refresh(),
       specs,
-      gc: attacher,
+      gc,
       logger,
       peerLive: async () => {
         const peers = await livePeerInstances({
@@ -228,7 +263,7 @@ export class Driver {
       },
       ...(metadata ? { metadata } : {}),
     })
-    metrics.preparedClaims.set(Object.keys(store.snapshot().claims).length)
+    metrics.preparedClaims.set(Object.keys(ledger.claims()).length)
 
     this.#hook = new HookServer({
       socketPath: c.hookSocket,
@@ -247,7 +282,7 @@ export class Driver {
     this.#publisher = publisher
     const health = new DeviceHealthMonitor({
       pool: c.nodeName,
-      claims: store,
+      claims: ledger,
       reader: new NsenterInterfaceReader({ runner: execaRunner, probe }),
       clock: systemClock,
       logger: logger.child({ component: 'device-health' }),
@@ -330,9 +365,9 @@ export class Driver {
           }),
         }),
       }),
-      store,
+      ledger,
       specs,
-      detacher: attacher,
+      detacher,
       claimLocks: new KeyedLock(),
       concurrency: c.prepareConcurrency,
       logger: logger.child({ component: 'prepare' }),
@@ -352,18 +387,7 @@ export class Driver {
       registrarDir: c.kubeletRegistrarDir,
       pluginsDir: c.kubeletPluginsDir,
       ...(c.podUid === '' ? {} : { podUid: c.podUid }),
-      // Another instance may have prepared or unprepared claims since our last read (rolling
-      // update): decide from the file as it is now.
-      preparer: {
-        prepare: async (claims, signal) => {
-          await store.refresh()
-          return measured.prepare(claims, signal)
-        },
-        unprepare: async (claims, signal) => {
-          await store.refresh()
-          return measured.unprepare(claims, signal)
-        },
-      },
+      preparer: measured,
       logger: logger.child({ component: 'kubelet-plugin' }),
       onDraCall: (version, method) => {
         metrics.kubeletDraCalls.inc({ api_version: version, method })
@@ -427,7 +451,7 @@ export class Driver {
       'network-dra plugin started',
     )
     const sweep = async (): Promise<void> => {
-      const r = await sweepOrphanSpecs({ state: () => store.refresh(), specs })
+      const r = await sweepOrphanSpecs({ claims: () => ledger.refresh(), specs })
       if (r.removed.length > 0 || r.errors.length > 0) {
         logger.info({ removed: r.removed, errors: r.errors }, 'orphan CDI specs swept')
       }
@@ -485,7 +509,7 @@ export class Driver {
       this.#health?.stop()
     })
     await step('http', () => this.#http?.stop())
-    await step('state store', () => this.#store?.close())
+    await step('state store', () => this.#ledger?.close())
     log.info({ ms: Date.now() - started }, 'network-dra plugin stopped')
   }
 }

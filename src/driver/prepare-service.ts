@@ -3,7 +3,7 @@
  *
  * Prepare, per claim: GET the claim, check it is still the claim the kubelet named (same UID) and
  * allocated to this driver on this node, compute the attachment plans (deterministic, no side
- * effects), record them in the state store, write the claim's CDI spec, and return one device per
+ * effects), record them in the claim ledger, write the claim's CDI spec, and return one device per
  * plan with its CDI id. A claim already recorded is answered from the record (its CDI spec is
  * re-written if missing) without reading the API again: prepare is idempotent.
  *
@@ -11,7 +11,8 @@
  * record. A claim never prepared, or whose object is gone, succeeds.
  *
  * Claims of one batch run concurrently up to a bound; the same claim UID is never prepared or
- * unprepared twice at once. Every claim of the request gets a result.
+ * unprepared twice at once. Every claim of the request gets a result. Each call first re-reads the
+ * ledger: during a rolling update another instance may have prepared or unprepared claims.
  */
 import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
 import { podClaimNameOf } from '../metadata/device-metadata.js'
@@ -27,7 +28,8 @@ import type {
   PreparedDevice,
 } from '../kubelet/claim-preparer.js'
 import type { Logger } from '../logger.js'
-import type { ClaimRecord, PluginState } from '../state/state-types.js'
+import type { ClaimLedger } from '../state/claim-ledger.js'
+import type { ClaimRecord } from '../state/state-types.js'
 
 /** Reads a ResourceClaim from the API server. */
 export interface ClaimReader {
@@ -40,13 +42,6 @@ export interface PlanSource {
     claim: ResourceClaimV1,
     signal: AbortSignal,
   ): Promise<{ readonly plans: readonly AttachmentPlan[] } | { readonly error: string }>
-}
-
-/** The state-store operations prepare needs. */
-export interface PrepareStore {
-  claim(uid: string): ClaimRecord | undefined
-  snapshot(): PluginState
-  update<T>(fn: (claims: Record<string, ClaimRecord>) => T): Promise<T>
 }
 
 /** The CDI operations prepare needs. */
@@ -71,7 +66,8 @@ export interface PrepareObserver {
 export interface PrepareServiceOptions {
   readonly reader: ClaimReader
   readonly planner: PlanSource
-  readonly store: PrepareStore
+  /** The claim records (prepared / dropped), re-read at the start of every call. */
+  readonly ledger: ClaimLedger
   readonly specs: PrepareSpecs
   readonly detacher: ClaimDetacher
   readonly claimLocks: KeyedLock
@@ -80,7 +76,6 @@ export interface PrepareServiceOptions {
   readonly observer?: PrepareObserver
   /** KEP-5304 metadata files; absent when the feature is off. */
   readonly metadata?: ClaimMetadata
-  readonly now?: () => Date
 }
 
 /** Run `fn` over `items` with at most `limit` in flight. */
@@ -123,6 +118,8 @@ export class PrepareService implements ClaimPreparer {
     claims: readonly ClaimRef[],
     signal: AbortSignal,
   ): Promise<ReadonlyMap<string, PrepareResult>> {
+    // Another instance may have prepared or unprepared claims since our last read (rolling update).
+    await this.#o.ledger.refresh()
     const results = await mapBounded(claims, this.#o.concurrency, async ref => {
       const result = await this.#o.claimLocks.exclusive(ref.uid, () =>
         this.#prepareOne(ref, signal),
@@ -137,6 +134,7 @@ export class PrepareService implements ClaimPreparer {
     claims: readonly ClaimRef[],
     signal: AbortSignal,
   ): Promise<ReadonlyMap<string, { readonly error?: string }>> {
+    await this.#o.ledger.refresh()
     const results = await mapBounded(claims, this.#o.concurrency, async ref => {
       const result = await this.#o.claimLocks.exclusive(ref.uid, () =>
         this.#unprepareOne(ref, signal),
@@ -148,7 +146,7 @@ export class PrepareService implements ClaimPreparer {
   }
 
   #countPrepared(): void {
-    this.#o.observer?.onPreparedCount(Object.keys(this.#o.store.snapshot().claims).length)
+    this.#o.observer?.onPreparedCount(Object.keys(this.#o.ledger.claims()).length)
   }
 
   async #prepareOne(ref: ClaimRef, signal: AbortSignal): Promise<PrepareResult> {
@@ -159,7 +157,7 @@ export class PrepareService implements ClaimPreparer {
     })
     try {
       signal.throwIfAborted()
-      const existing = this.#o.store.claim(ref.uid)
+      const existing = this.#o.ledger.claim(ref.uid)
       if (existing) {
         if (!(await this.#o.specs.exists(ref.uid))) {
           await this.#o.metadata?.prepare(existing)
@@ -184,22 +182,17 @@ export class PrepareService implements ClaimPreparer {
         return { error: planned.error }
       }
       signal.throwIfAborted()
-      const devices = planned.plans.map(p => ({ device: allocationKey(p), request: p.request }))
       const podClaimName = podClaimNameOf(claim.metadata?.annotations)
-      const record: ClaimRecord = {
+      // Record first, then the spec: after a crash in between, recovery finds the record and
+      // re-writes the missing spec; a spec never exists without a record that owns it.
+      const record = await this.#o.ledger.prepared({
         uid: ref.uid,
         namespace: ref.namespace,
         name: ref.name,
         ...(podClaimName !== undefined ? { podClaimName } : {}),
         plans: planned.plans,
-        cdiDeviceIds: devices.map(d => this.#o.specs.deviceId(ref.uid, d.device)),
-        attachments: [],
-        preparedAt: (this.#o.now?.() ?? new Date()).toISOString(),
-      }
-      // Record first, then the spec: after a crash in between, recovery finds the record and
-      // re-writes the missing spec; a spec never exists without a record that owns it.
-      await this.#o.store.update(claims => {
-        claims[ref.uid] = record
+        // One CDI device per allocation: the device, plus `.<shareID>` for a share.
+        cdiDeviceIds: planned.plans.map(p => this.#o.specs.deviceId(ref.uid, allocationKey(p))),
       })
       // The metadata file exists before the spec that mounts it.
       await this.#o.metadata?.prepare(record)
@@ -221,7 +214,7 @@ export class PrepareService implements ClaimPreparer {
       name: ref.name,
     })
     try {
-      const known = this.#o.store.claim(ref.uid)
+      const known = this.#o.ledger.claim(ref.uid)
       if (known) {
         await this.#o.detacher.detachClaim(ref.uid, signal)
       }
@@ -229,10 +222,7 @@ export class PrepareService implements ClaimPreparer {
       // The files are keyed by namespace/name: prefer the record's, the kubelet's otherwise.
       const owner = known ?? ref
       if (owner.namespace !== '' && owner.name !== '') await this.#o.metadata?.remove(owner)
-      await this.#o.store.update(claims => {
-        // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the map is keyed by claim UID
-        delete claims[ref.uid]
-      })
+      await this.#o.ledger.dropped(ref.uid)
       log.info('claim unprepared')
       return {}
     } catch (err) {

@@ -11,14 +11,14 @@
  *
  * Another plugin instance may be working on the same node (the old pod of a rolling update, until
  * it is told to stop): it may prepare or unprepare claims while this runs. So the state is re-read
- * (`state()` refreshes) after the CDI specs are listed, an orphan is a spec whose claim is absent
+ * (`claims()` refreshes) after the CDI specs are listed, an orphan is a spec whose claim is absent
  * from that later read (a claim is recorded before its spec is written), and CNI GC over the whole
  * result cache is skipped while such an instance is live (`peerLive`).
  */
 import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { ClaimRecord, PluginState } from '../state/state-types.js'
+import type { ClaimsView } from '../state/claim-ledger.js'
 import { cdiDevicesOf, type ClaimMetadata } from './claim-metadata.js'
 
 export interface RecoverySpecs {
@@ -56,14 +56,14 @@ export interface RecoveryReport {
  * spec re-written by recovery while another instance unprepared its claim does not stay.
  */
 export async function sweepOrphanSpecs(opts: {
-  readonly state: () => Promise<PluginState>
+  readonly claims: () => Promise<ClaimsView>
   readonly specs: Pick<RecoverySpecs, 'listClaimUids' | 'remove'>
 }): Promise<{ removed: string[]; errors: string[] }> {
   const removed: string[] = []
   const errors: string[] = []
   try {
     const listed = await opts.specs.listClaimUids()
-    const now = (await opts.state()).claims
+    const now = await opts.claims()
     for (const uid of listed) {
       if (now[uid] !== undefined) continue
       try {
@@ -80,8 +80,8 @@ export async function sweepOrphanSpecs(opts: {
 }
 
 export async function recover(opts: {
-  /** The state, freshly re-read from the file. */
-  readonly state: () => Promise<PluginState>
+  /** Every recorded claim, freshly re-read from the file (`ClaimLedger.refresh`). */
+  readonly claims: () => Promise<ClaimsView>
   readonly specs: RecoverySpecs
   readonly gc: RecoveryGc
   readonly logger: Logger
@@ -90,7 +90,7 @@ export async function recover(opts: {
   /** Whether another instance of the plugin is live on this node; default none. */
   readonly peerLive?: () => Promise<boolean>
 }): Promise<RecoveryReport> {
-  const claims: Readonly<Record<string, ClaimRecord>> = (await opts.state()).claims
+  const claims = await opts.claims()
   const specsRewritten: string[] = []
   const specsRemoved: string[] = []
   const errors: string[] = []

@@ -15,23 +15,21 @@
  * Writes of one claim are serialised and each reads the record when it runs, so the last write
  * always carries the latest record.
  */
-import type { AttachFailedEvent, AttachObserver, AttachedEvent } from '../attach/attacher.js'
+import type { AttachFailedEvent, AttachObserver, AttachedEvent } from '../attach/attach-events.js'
 import { sameAllocation } from '../attach/attachment-plan.js'
 import { networkDataFromResult } from '../cni/result.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { ClaimRecord, PluginState } from '../state/state-types.js'
+import type { ClaimLedger } from '../state/claim-ledger.js'
+import type { ClaimRecord } from '../state/state-types.js'
 import type { ClaimStatusWriter, DeviceStatus } from '../status/claim-status.js'
 import { httpStatusOf } from '../status/http-status.js'
 import type { PodEventRecorder } from '../status/pod-events.js'
 import { KeyedLock } from '../util/keyed-lock.js'
 
 export interface StatusObserverOptions {
-  readonly claims: {
-    claim(uid: string): ClaimRecord | undefined
-    /** Re-read the state file (another instance may have written it). */
-    refresh(): Promise<PluginState>
-  }
+  /** The claim records, read only; `refresh` re-reads what another instance may have written. */
+  readonly claims: Pick<ClaimLedger, 'claim' | 'refresh'>
   readonly writer: Pick<ClaimStatusWriter, 'write' | 'reconcile'>
   readonly events: Pick<PodEventRecorder, 'attachFailed'>
   readonly logger: Logger
@@ -171,7 +169,7 @@ export class StatusObserver implements AttachObserver {
     const counts = { claims: 0, unchanged: 0, written: 0, gone: 0, failed: 0 }
     let uids: string[]
     try {
-      uids = Object.keys((await this.#o.claims.refresh()).claims)
+      uids = Object.keys(await this.#o.claims.refresh())
     } catch (err: unknown) {
       this.#o.logger.warn({ err: errorMessage(err) }, 'status reconcile: cannot read the state')
       return { ...counts, failed: 1 }

@@ -1,8 +1,9 @@
 /**
  * Keeps the driver's device health list current and tells subscribers (the kubelet's
  * NodeWatchResources streams). Inputs: the published devices and host links (pushed by the
- * host-link watcher on every change), the prepared claims (read from the state store at each
- * pass), and a probe of each attached pod namespace.
+ * host-link watcher on every change), the prepared claims (the claim ledger's last snapshot, read
+ * at each pass; the attacher and the status resync keep it fresh), and a probe of each attached pod
+ * namespace.
  *
  * Cost is bounded: a pass probes at most `maxProbesPerPass` namespaces (round robin over the rest
  * in later passes), `concurrency` at a time; passes run every `intervalMs` and on `wake()` (link
@@ -14,6 +15,7 @@ import { errorMessage } from '../errors.js'
 import type { HostLink } from '../inventory/host-links.js'
 import type { Logger } from '../logger.js'
 import type { Clock, Timer } from '../slices/clock.js'
+import type { ClaimLedger } from '../state/claim-ledger.js'
 import type { ClaimRecord } from '../state/state-types.js'
 import {
   computeDeviceHealth,
@@ -24,10 +26,8 @@ import {
 } from './device-health.js'
 import type { NetnsInterfaceReader } from './netns-interfaces.js'
 
-/** The prepared claims (the state store). */
-export interface ClaimSnapshotSource {
-  snapshot(): { readonly claims: Readonly<Record<string, ClaimRecord>> }
-}
+/** The prepared claims: the claim ledger's snapshot. */
+export type ClaimSnapshotSource = Pick<ClaimLedger, 'claims'>
 
 /** Options of {@link DeviceHealthMonitor}. */
 export interface DeviceHealthMonitorOptions {
@@ -166,12 +166,7 @@ export class DeviceHealthMonitor {
   }
 
   #claims(): ClaimRecord[] {
-    try {
-      return Object.values(this.#o.claims.snapshot().claims)
-    } catch (err: unknown) {
-      this.#o.logger.warn({ err: errorMessage(err) }, 'device health: cannot read claims')
-      return []
-    }
+    return Object.values(this.#o.claims.claims())
   }
 
   /** Recompute; tell listeners when changed, or always after a pass (`always`). */

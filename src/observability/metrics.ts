@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics of the plugin (prom-client, one registry per daemon so tests stay isolated):
- * kubelet RPC counts and latencies, attach latency and results, CNI plugin run durations, errors
- * by stable code, and a few gauges. Modules receive the narrow recorder they need, not the registry.
+ * kubelet RPC counts and latencies, attach latency and results, CNI plugin run durations, claim
+ * status writes and state-file updates (the per-stage times `npm run bench:pods` reads), errors by
+ * stable code, and a few gauges. Modules receive the narrow recorder they need, not the registry.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
@@ -16,6 +17,8 @@ export class Metrics {
   readonly attachTotal: Counter<'result' | 'code'>
   readonly attachDuration: Histogram<'result'>
   readonly cniPluginDuration: Histogram<'plugin' | 'command' | 'result'>
+  readonly statusWriteDuration: Histogram<'operation' | 'result'>
+  readonly stateWriteDuration: Histogram<'phase'>
   readonly errorsTotal: Counter<'code'>
   readonly preparedClaims: Gauge
   readonly registered: Gauge
@@ -54,6 +57,20 @@ export class Metrics {
       name: 'network_dra_cni_plugin_duration_seconds',
       help: 'duration of one CNI plugin execution',
       labelNames: ['plugin', 'command', 'result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.statusWriteDuration = new Histogram({
+      name: 'network_dra_status_write_duration_seconds',
+      help: 'duration of one ResourceClaim status write to the API server (apply or json_patch), by result',
+      labelNames: ['operation', 'result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.stateWriteDuration = new Histogram({
+      name: 'network_dra_state_write_duration_seconds',
+      help: 'one state-file update by phase: queue (behind this instance), lock (cross-process), write (read, change, atomic replace), total',
+      labelNames: ['phase'],
       buckets: LATENCY_BUCKETS,
       registers,
     })

@@ -10,6 +10,9 @@
  * depends on what is recorded (attach, detach, prepare, unprepare, recovery, status reconcile) first
  * calls `refresh()`, which re-reads the file when its identity (inode, size, mtime) changed. The
  * file is only ever replaced by rename, so a read without the lock sees a whole document.
+ *
+ * Only the claim ledger (claim-ledger.ts) uses this store: it owns what a change of a claim record
+ * may be; everything else reads and changes claims through the ledger's named transitions.
  */
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -45,6 +48,24 @@ export interface StateStoreOptions {
    * refreshes it every half of this, so a live holder is never robbed (minimum 2000).
    */
   readonly lockStaleMs?: number
+  /** Told the phase durations of every update that ran its callback (metrics). */
+  readonly observer?: StateUpdateObserver
+}
+
+/** Seconds one update spent in each phase; `total` is from the call to the lock's release. */
+export interface StateUpdateTimings {
+  /** Waiting behind this instance's earlier updates and refreshes. */
+  readonly queue: number
+  /** Taking the cross-process file lock. */
+  readonly lock: number
+  /** Under the lock: re-read, the callback, encode, check and the atomic replace (when changed). */
+  readonly write: number
+  readonly total: number
+}
+
+/** Receives {@link StateUpdateTimings}; must not throw. */
+export interface StateUpdateObserver {
+  observeUpdate(timings: StateUpdateTimings): void
 }
 
 function deepFreeze<T>(value: T): T {
@@ -70,6 +91,7 @@ export class StateStore {
   readonly #logger: Logger
   readonly #lockTimeoutMs: number
   readonly #lockStaleMs: number
+  readonly #observer: StateUpdateObserver | undefined
   #state: PluginState
   #queue: Promise<unknown> = Promise.resolve()
   #closed = false
@@ -82,6 +104,7 @@ export class StateStore {
     this.#logger = opts.logger ?? silentLogger()
     this.#lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS
     this.#lockStaleMs = opts.lockStaleMs ?? DEFAULT_LOCK_STALE_MS
+    this.#observer = opts.observer
     this.#state = deepFreeze(initial)
   }
 
@@ -147,7 +170,8 @@ export class StateStore {
     if (this.#closed) {
       return Promise.reject(new DriverError('NDRA_SHUTTING_DOWN', 'state store is closed'))
     }
-    const run = this.#queue.then(() => this.#updateLocked(fn))
+    const called = performance.now()
+    const run = this.#queue.then(() => this.#updateLocked(fn, called))
     this.#queue = run.catch(() => undefined)
     return run
   }
@@ -158,8 +182,13 @@ export class StateStore {
     await this.#queue
   }
 
-  async #updateLocked<T>(fn: (claims: Record<string, ClaimRecord>) => T): Promise<T> {
+  async #updateLocked<T>(
+    fn: (claims: Record<string, ClaimRecord>) => T,
+    called: number,
+  ): Promise<T> {
+    const dequeued = performance.now()
     const lease = await this.#acquire()
+    const locked = performance.now()
     try {
       const current = await readState(this.#path)
       const claims = structuredClone(current.claims) as Record<string, ClaimRecord>
@@ -184,9 +213,18 @@ export class StateStore {
       }
       this.#fileId = await fileIdentity(this.#path)
       this.#state = deepFreeze(JSON.parse(text) as PluginState)
-      return result
-    } finally {
+      const written = performance.now()
       await lease.release()
+      this.#observer?.observeUpdate({
+        queue: (dequeued - called) / 1000,
+        lock: (locked - dequeued) / 1000,
+        write: (written - locked) / 1000,
+        total: (performance.now() - called) / 1000,
+      })
+      return result
+    } catch (err: unknown) {
+      await lease.release()
+      throw err
     }
   }
 

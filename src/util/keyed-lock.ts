@@ -1,8 +1,9 @@
 /**
  * In-process reader/writer locks by key, shared by every part of the daemon that must serialise
  * async work per key: the CNI runtime (no two operations on one attachment at once, GC exclusive
- * with ADD/DEL of its network: the CNI spec leaves that to the runtime), the attacher (two hooks for
- * one (claim, request) never run CNI at once) and the prepare service (one claim prepared or
+ * with ADD/DEL of its network: the CNI spec leaves that to the runtime), the attach side
+ * (attach/request-locks.ts: two hooks for one (claim, request) never run CNI at once, a detach
+ * never runs under an attach) and the prepare service (one claim prepared or
  * unprepared at a time). Different keys proceed in parallel. Waiters are served in arrival order;
  * a key with no holders and no waiters is forgotten.
  */

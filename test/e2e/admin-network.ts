@@ -11,13 +11,15 @@ import t from 'tap'
 import {
   PLATFORM,
   REPO,
-  clusterLogs,
+  SYSTEM_NS,
   deleteLink,
+  failureDiagnostics,
   helm,
   kubectl,
   kubectlJson,
   podAddr,
   podPhase,
+  removeInstall,
   sh,
   waitFor,
   type KClaim,
@@ -26,7 +28,6 @@ import {
 } from './lib/cluster.js'
 
 const RELEASE = 'ndra-e2e'
-const SYSTEM_NS = 'network-dra-system'
 const NS = `ndra-admin-${Math.random().toString(36).slice(2, 7)}`
 const CLASS = 'e2e-masq.network-dra.dev'
 const BRIDGE = 'ndra-e2e-br0'
@@ -80,29 +81,13 @@ t.before(async () => {
 })
 
 t.teardown(async () => {
-  await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s']).catch(() => undefined)
-  await helm(['uninstall', RELEASE, '-n', SYSTEM_NS, '--wait', '--timeout', '2m']).catch(
-    () => undefined,
-  )
-  await kubectl(['delete', 'namespace', SYSTEM_NS, '--wait=true', '--timeout=60s']).catch(
-    () => undefined,
-  )
+  await removeInstall(RELEASE, [NS])
   // The bridge plugin leaves its bridge on DEL (by design); it is the test's own link.
   await deleteLink(BRIDGE)
 })
 
 t.afterEach(async t => {
-  if (t.passing()) return
-  const plugin = await kubectl([
-    'logs',
-    '-n',
-    SYSTEM_NS,
-    '-l',
-    'app.kubernetes.io/name=network-dra',
-    '--tail=80',
-    '--all-containers',
-  ]).catch((e: unknown) => String(e))
-  t.comment(`plugin logs:\n${plugin}\n\ncluster logs:\n${await clusterLogs()}`)
+  if (!t.passing()) t.comment(await failureDiagnostics())
 })
 
 let podIp = ''

@@ -10,7 +10,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import t from 'tap'
 import {
   REPO,
-  clusterLogs,
+  SYSTEM_NS,
+  failureDiagnostics,
+  removeInstall,
   createVeth,
   deleteLink,
   helm,
@@ -36,7 +38,6 @@ const METRICS_PORT = 9465
 const KUBELET_DRA_API = 'v1'
 const OTHER_DRA_API = 'v1beta1'
 const RELEASE = 'ndra-e2e'
-const SYSTEM_NS = 'network-dra-system'
 /** The demo namespace: granted raw networks by examples/values-demo.yaml. */
 const NS = 'network-dra-demo'
 /** A tenant namespace without the grant: admin networks only. */
@@ -89,37 +90,13 @@ t.before(async () => {
 })
 
 t.teardown(async () => {
-  await kubectl(['delete', 'namespace', TENANT_NS, '--wait=true', '--timeout=120s']).catch(
-    () => undefined,
-  )
-  await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s']).catch(() => undefined)
-  await helm(['uninstall', RELEASE, '-n', SYSTEM_NS, '--wait', '--timeout', '2m']).catch(
-    () => undefined,
-  )
-  await kubectl(['delete', 'namespace', SYSTEM_NS, '--wait=true', '--timeout=60s']).catch(
-    () => undefined,
-  )
+  await removeInstall(RELEASE, [TENANT_NS, NS])
   await deleteLink('ndra-demo0')
   await deleteLink('ndra-hostif0')
 })
 
 t.afterEach(async t => {
-  if (t.passing()) return
-  const plugin = await kubectl([
-    'logs',
-    '-n',
-    SYSTEM_NS,
-    '-l',
-    'app.kubernetes.io/name=network-dra',
-    '--tail=80',
-    '--all-containers',
-  ]).catch((e: unknown) => String(e))
-  const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']).catch(
-    (e: unknown) => String(e),
-  )
-  t.comment(
-    `plugin logs:\n${plugin}\n\nevents:\n${events}\n\ncluster logs:\n${await clusterLogs()}`,
-  )
+  if (!t.passing()) t.comment(await failureDiagnostics())
 })
 
 t.test('helm install publishes ResourceSlices', async t => {

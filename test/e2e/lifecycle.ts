@@ -19,7 +19,8 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import {
   REPO,
-  clusterLogs,
+  failureDiagnostics,
+  removeInstall,
   createVeth,
   deleteLink,
   helm,
@@ -170,34 +171,13 @@ t.before(async () => {
 })
 
 t.teardown(async () => {
-  await kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=180s']).catch(() => undefined)
-  await helm(['uninstall', RELEASE, '-n', SYSTEM_NS, '--wait', '--timeout', '2m']).catch(
-    () => undefined,
-  )
-  await kubectl(['delete', 'namespace', SYSTEM_NS, '--wait=true', '--timeout=60s']).catch(
-    () => undefined,
-  )
+  await removeInstall(RELEASE, [NS], '180s')
   await deleteLink(MASTER)
   rmSync(tmp, { recursive: true, force: true })
 })
 
 t.afterEach(async t => {
-  if (t.passing()) return
-  const plugin = await kubectl([
-    'logs',
-    '-n',
-    SYSTEM_NS,
-    '-l',
-    PLUGIN_LABEL,
-    '--tail=120',
-    '--all-containers',
-  ]).catch((e: unknown) => String(e))
-  const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']).catch(
-    (e: unknown) => String(e),
-  )
-  t.comment(
-    `plugin logs:\n${plugin}\n\nevents:\n${events}\n\ncluster logs:\n${await clusterLogs()}`,
-  )
+  if (!t.passing()) t.comment(await failureDiagnostics(120))
 })
 
 t.test('install', async t => {

@@ -1,8 +1,8 @@
-// Hand-written fake of the CNI runtime seam the attacher uses (AttachCni): records every call and
+// Hand-written fake of the CNI runtime seam attach, detach and GC use (AttachCni): records every call and
 // returns a result shaped like a real interface plugin's, or fails on demand.
 import type { NetworkConfigList } from '../../src/cni/conf.js'
 import type { CniResult, RuntimeConf, ValidAttachment } from '../../src/cni/runtime.js'
-import type { AttachCacheEntry, AttachCni } from '../../src/attach/attacher.js'
+import type { AttachCacheEntry, AttachCni } from '../../src/attach/attachment-cni.js'
 
 export interface FakeCniCall {
   readonly op: 'add' | 'del' | 'gc'

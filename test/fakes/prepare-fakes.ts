@@ -1,5 +1,6 @@
 // Hand-written fakes for the prepare service's seams: they record what they received and return
-// preset values (no mocking library).
+// preset values (no mocking library). The claim records are never faked: tests use the real
+// ClaimLedger on a temporary directory.
 import type { AttachmentPlan } from '../../src/attach/attachment-plan.js'
 import type { ResourceClaimV1 } from '../../src/claims/resource-claim.js'
 import type {
@@ -7,9 +8,7 @@ import type {
   ClaimReader,
   PlanSource,
   PrepareSpecs,
-  PrepareStore,
 } from '../../src/driver/prepare-service.js'
-import type { ClaimRecord, PluginState } from '../../src/state/state-types.js'
 
 export class FakeClaimReader implements ClaimReader {
   readonly gets: string[] = []
@@ -30,24 +29,6 @@ export class FakePlanner implements PlanSource {
     const p = this.byUid[claim.metadata?.uid ?? '']
     if (p === undefined) return { error: 'no plan' }
     return typeof p === 'string' ? { error: p } : { plans: p }
-  }
-}
-
-export class FakeStore implements PrepareStore {
-  claims: Record<string, ClaimRecord> = {}
-  updates = 0
-  claim(uid: string) {
-    return this.claims[uid]
-  }
-  snapshot(): PluginState {
-    return { apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims: this.claims }
-  }
-  async update<T>(fn: (claims: Record<string, ClaimRecord>) => T): Promise<T> {
-    this.updates++
-    const copy = { ...this.claims }
-    const r = fn(copy)
-    this.claims = copy
-    return r
   }
 }
 

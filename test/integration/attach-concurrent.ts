@@ -10,13 +10,14 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Attacher } from '../../src/attach/attacher.js'
+import { Detacher } from '../../src/attach/detacher.js'
+import { RequestLocks } from '../../src/attach/request-locks.js'
 import { FsNetnsProbe } from '../../src/attach/attach-netns-probe.js'
 import { HookServer } from '../../src/attach/hook-server.js'
 import { PodResolver } from '../../src/attach/pod-resolver.js'
 import { CniRuntime } from '../../src/cni/runtime.js'
 import { silentLogger } from '../../src/logger.js'
-import { StateStore } from '../../src/state/store.js'
-import type { ClaimRecord } from '../../src/state/state-types.js'
+import { ClaimLedger } from '../../src/state/claim-ledger.js'
 import {
   addresses,
   createNetns,
@@ -74,45 +75,44 @@ t.test('20 concurrent attaches through the hook', async t => {
       },
     ],
   }
-  const store = await StateStore.open({ dir: join(work, 'state') })
-  cleanups.push(() => store.close())
-  await store.update(claims => {
-    for (const uid of uids) {
-      const record: ClaimRecord = {
-        uid,
-        namespace: 'ns',
-        name: `claim-${uid.slice(0, 8)}`,
-        plans: [
-          {
-            request: 'net',
-            pool: 'node',
-            device: 'attachment-0',
-            networkConfig: network,
-            ifName: 'net1',
-            capabilityArgs: {},
-            cniArgs: [],
-          },
-        ],
-        cdiDeviceIds: [`network-dra.dev/net=${uid}-attachment-0`],
-        attachments: [],
-        preparedAt: new Date().toISOString(),
-      }
-      claims[uid] = record
-    }
-  })
+  const ledger = await ClaimLedger.open({ dir: join(work, 'state') })
+  cleanups.push(() => ledger.close())
+  for (const uid of uids) {
+    await ledger.prepared({
+      uid,
+      namespace: 'ns',
+      name: `claim-${uid.slice(0, 8)}`,
+      plans: [
+        {
+          request: 'net',
+          pool: 'node',
+          device: 'attachment-0',
+          networkConfig: network,
+          ifName: 'net1',
+          capabilityArgs: {},
+          cniArgs: [],
+        },
+      ],
+      cdiDeviceIds: [`network-dra.dev/net=${uid}-attachment-0`],
+    })
+  }
   const probe = new FsNetnsProbe()
+  const cni = new CniRuntime({
+    binDirs: ['/usr/lib/cni'],
+    cacheDir: join(work, 'cni'),
+    pluginTimeoutMs: 20_000,
+    parentEnv: process.env,
+  })
+  const locks = new RequestLocks()
   const attacher = new Attacher({
-    store,
-    cni: new CniRuntime({
-      binDirs: ['/usr/lib/cni'],
-      cacheDir: join(work, 'cni'),
-      pluginTimeoutMs: 20_000,
-      parentEnv: process.env,
-    }),
+    ledger,
+    cni,
     resolver: new PodResolver({ probe }),
     probe,
+    locks,
     logger: silentLogger(),
   })
+  const detacher = new Detacher({ ledger, cni, probe, locks, logger: silentLogger() })
   const socket = join(work, 'hook', 'hook.sock')
   const server = new HookServer({ socketPath: socket, handler: attacher, logger: silentLogger() })
   await server.start()
@@ -176,12 +176,12 @@ t.test('20 concurrent attaches through the hook', async t => {
     `every netns has net1 in 10.98.7.0/24: ${addrs.join(' ')}`,
   )
   t.equal(new Set(addrs).size, N, 'addresses are distinct')
-  const attached = Object.values(store.snapshot().claims).flatMap(c =>
+  const attached = Object.values(await ledger.refresh()).flatMap(c =>
     c.attachments.filter(a => a.phase === 'attached'),
   )
   t.equal(attached.length, N, 'every attachment recorded')
 
-  await Promise.all(uids.map(uid => attacher.detachClaim(uid)))
+  await Promise.all(uids.map(uid => detacher.detachClaim(uid)))
   for (const n of netnsNames)
     t.same(await addresses(n, 'net1').catch(() => []), [], `net1 gone from ${n}`)
   const reserved = (await readdir(join(dataDir, netName))).filter(f =>

@@ -24,7 +24,7 @@ import { callUnary, methodOf, unixClient } from '../../src/kubelet/unary-call.js
 import { silentLogger } from '../../src/logger.js'
 import { systemClock } from '../../src/slices/clock.js'
 import { hostDeviceName, poolDevices } from '../../src/slices/device-builder.js'
-import type { ClaimRecord } from '../../src/state/state-types.js'
+import { ClaimLedger } from '../../src/state/claim-ledger.js'
 import {
   createNetns,
   createVethPair,
@@ -33,6 +33,7 @@ import {
   ip,
   randomSuffix,
 } from './lib/netns.js'
+import { seedClaim } from '../lib/ledger-seed.js'
 
 const POOL = 'node-health'
 const MINUTE = 60_000
@@ -107,60 +108,60 @@ t.test('device health follows real links and a real pod netns', async t => {
   t.ok(netnsId, 'netns identified')
 
   const hostDev = hostDeviceName(hostA)
-  const claims: Record<string, ClaimRecord> = {
-    u1: {
-      uid: 'u1',
-      namespace: 'ns',
-      name: 'c1',
-      plans: [
-        {
-          request: 'uplink',
-          pool: POOL,
-          device: hostDev,
-          hostInterface: hostA,
-          ifName: 'net2',
-          networkConfig: {},
-          capabilityArgs: {},
-          cniArgs: [],
+  const ledger = await ClaimLedger.open({ dir: join(dir, 'state') })
+  t.teardown(() => ledger.close())
+  await seedClaim(ledger, {
+    uid: 'u1',
+    namespace: 'ns',
+    name: 'c1',
+    plans: [
+      {
+        request: 'uplink',
+        pool: POOL,
+        device: hostDev,
+        hostInterface: hostA,
+        ifName: 'net2',
+        networkConfig: {},
+        capabilityArgs: {},
+        cniArgs: [],
+      },
+      {
+        request: 'net',
+        pool: POOL,
+        device: 'attachment-0',
+        ifName: 'net1',
+        networkConfig: {},
+        capabilityArgs: {},
+        cniArgs: [],
+      },
+    ],
+    cdiDeviceIds: [],
+    attachments: [
+      {
+        sandboxId: 'sb1',
+        podUid: 'pu1',
+        podName: 'p1',
+        podNamespace: 'ns',
+        request: 'net',
+        device: 'attachment-0',
+        ifName: 'net1',
+        netns: netns.path,
+        ...(netnsId !== undefined ? { netnsId } : {}),
+        networkName: 'n',
+        phase: 'attached',
+        result: {
+          cniVersion: '1.0.0',
+          interfaces: [{ name: 'net1', sandbox: netns.path }],
+          ips: [{ address: '10.97.3.2/24', interface: 0 }],
         },
-        {
-          request: 'net',
-          pool: POOL,
-          device: 'attachment-0',
-          ifName: 'net1',
-          networkConfig: {},
-          capabilityArgs: {},
-          cniArgs: [],
-        },
-      ],
-      cdiDeviceIds: [],
-      attachments: [
-        {
-          sandboxId: 'sb1',
-          podUid: 'pu1',
-          podName: 'p1',
-          podNamespace: 'ns',
-          request: 'net',
-          device: 'attachment-0',
-          ifName: 'net1',
-          netns: netns.path,
-          ...(netnsId !== undefined ? { netnsId } : {}),
-          networkName: 'n',
-          phase: 'attached',
-          result: {
-            cniVersion: '1.0.0',
-            interfaces: [{ name: 'net1', sandbox: netns.path }],
-            ips: [{ address: '10.97.3.2/24', interface: 0 }],
-          },
-          updatedAt: new Date().toISOString(),
-        },
-      ],
-      preparedAt: new Date().toISOString(),
-    },
-  }
+        updatedAt: new Date().toISOString(),
+      },
+    ],
+    preparedAt: new Date().toISOString(),
+  })
   const health = new DeviceHealthMonitor({
     pool: POOL,
-    claims: { snapshot: () => ({ claims }) },
+    claims: ledger,
     reader: new NsenterInterfaceReader({ runner: execaRunner, probe }),
     clock: systemClock,
     logger: silentLogger(),

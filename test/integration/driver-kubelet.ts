@@ -23,6 +23,8 @@ import {
   ResourceV1Api,
   type ResourceV1ResourceClaim,
 } from '@kubernetes/client-node'
+import { hookDeadlineMs } from '../../src/cdi/spec-writer.js'
+import { loadConfig } from '../../src/config.js'
 import { KubeletEmulator, type ClaimWire, type PrepareReply } from '../fakes/kubelet-emulator.js'
 import {
   HOOK,
@@ -567,7 +569,10 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
   const hook = hooks[0] as CdiHook
   t.equal(hook.hookName, 'createRuntime')
   t.equal(hook.path, HOOK)
-  t.equal(hook.timeout, 30)
+  // The daemon runs with its default hook timeout: the CDI hook carries it, the hook's own
+  // deadline is 2 s shorter.
+  const hookTimeout = loadConfig([], { NODE_NAME: 'n' }).hookTimeoutSeconds
+  t.equal(hook.timeout, hookTimeout)
   t.same(hook.args, [
     'network-dra-hook',
     'attach',
@@ -580,7 +585,7 @@ t.test('real daemon driven like the kubelet', { timeout: 240_000 }, async t => {
     '--socket',
     dirs.hookSocket,
     '--timeout-ms',
-    '28000',
+    String(hookDeadlineMs(hookTimeout)),
   ])
 
   const readState = async (): Promise<StateFile> =>

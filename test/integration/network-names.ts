@@ -16,7 +16,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { FsNetnsProbe } from '../../src/attach/attach-netns-probe.js'
-import { Attacher, CLAIM_UID_CNI_ARG } from '../../src/attach/attacher.js'
+import { Attacher } from '../../src/attach/attacher.js'
+import { CLAIM_UID_CNI_ARG } from '../../src/attach/attachment-cni.js'
+import { AttachmentGc } from '../../src/attach/attachment-gc.js'
+import { Detacher } from '../../src/attach/detacher.js'
+import { RequestLocks } from '../../src/attach/request-locks.js'
 import { PodResolver } from '../../src/attach/pod-resolver.js'
 import { buildAttachmentPlans } from '../../src/claims/plan-builder.js'
 import { parsePolicy } from '../../src/claims/policy.js'
@@ -25,7 +29,7 @@ import { ResultCache } from '../../src/cni/cache.js'
 import { ProcessExec, type CniExec, type ExecOptions } from '../../src/cni/exec.js'
 import { CniRuntime } from '../../src/cni/runtime.js'
 import { silentLogger } from '../../src/logger.js'
-import { StateStore } from '../../src/state/store.js'
+import { ClaimLedger } from '../../src/state/claim-ledger.js'
 import type { ClaimRecord } from '../../src/state/state-types.js'
 import { addresses, createNetns, deleteLink, deleteNetns, randomSuffix } from './lib/netns.js'
 
@@ -143,16 +147,20 @@ t.test('a claim network named cbr0 never shares state with the cbr0 network', as
     exec,
     parentEnv: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   })
-  const store = await StateStore.open({ dir: join(tmp, 'state') })
-  t.teardown(() => store.close())
+  const ledger = await ClaimLedger.open({ dir: join(tmp, 'state') })
+  t.teardown(() => ledger.close())
   const probe = new FsNetnsProbe()
+  const locks = new RequestLocks()
   const attacher = new Attacher({
-    store,
+    ledger,
     cni,
     resolver: new PodResolver({ probe }),
     probe,
+    locks,
     logger: silentLogger(),
   })
+  const detacher = new Detacher({ ledger, cni, probe, locks, logger: silentLogger() })
+  const gc = new AttachmentGc({ ledger, cni, probe, detacher, logger: silentLogger() })
 
   // --- two claims in one namespace, both calling their network cbr0 -------------------------------
   const bridge = `ndnn${sfx}`
@@ -206,19 +214,7 @@ t.test('a claim network named cbr0 never shares state with the cbr0 network', as
       policy,
       hostInterface: () => undefined,
     })
-    const record: ClaimRecord = {
-      uid,
-      namespace: ns,
-      name,
-      plans,
-      cdiDeviceIds: [],
-      attachments: [],
-      preparedAt: new Date().toISOString(),
-    }
-    await store.update(claims => {
-      claims[uid] = record
-    })
-    return record
+    return ledger.prepared({ uid, namespace: ns, name, plans, cdiDeviceIds: [] })
   }
   const attach = async (record: ClaimRecord): Promise<{ netnsName: string; sandbox: string }> => {
     const netns = await createNetns(`ndra-nn-${randomSuffix()}`)
@@ -290,21 +286,18 @@ t.test('a claim network named cbr0 never shares state with the cbr0 network', as
   // record lost (as after a crash between ADD and the state write): its cache entry is an orphan of
   // our own network and must be DELeted.
   const legacyUid = randomUUID()
-  await store.update(claims => {
-    const plan = a.plans[0]
-    if (!plan) return
-    claims[legacyUid] = {
-      ...a,
-      uid: legacyUid,
-      name: 'legacy',
-      plans: [{ ...plan, networkConfig: { ...plan.networkConfig, name: 'cbr0' } }],
-      attachments: [],
-    }
-    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- keyed by claim UID
-    delete claims[b.uid]
+  const aPlan = a.plans[0]
+  if (aPlan === undefined) throw new Error('claim a has no plan')
+  await ledger.prepared({
+    uid: legacyUid,
+    namespace: a.namespace,
+    name: 'legacy',
+    plans: [{ ...aPlan, networkConfig: { ...aPlan.networkConfig, name: 'cbr0' } }],
+    cdiDeviceIds: a.cdiDeviceIds,
   })
+  await ledger.dropped(b.uid)
   exec.runs.length = 0
-  const report = await attacher.garbageCollect([a.uid, legacyUid])
+  const report = await gc.garbageCollect([a.uid, legacyUid])
   t.same(report.errors, [], 'GC without errors')
   t.same(
     report.deletedCacheEntries,
@@ -326,7 +319,7 @@ t.test('a claim network named cbr0 never shares state with the cbr0 network', as
   t.same(await reservations(), [addrA[0]?.split('/')[0]], "claim b's address was released")
 
   // --- unprepare ----------------------------------------------------------------------------------
-  await attacher.detachClaim(a.uid)
+  await detacher.detachClaim(a.uid)
   t.same(await reservations(), [], 'detach released claim a')
   t.same(await snapshotDir(decoyDir), decoyBefore, 'the decoy is still untouched')
 })

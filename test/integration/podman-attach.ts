@@ -12,14 +12,17 @@ import { access, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { Attacher, type AttachMetrics, type AttachOutcome } from '../../src/attach/attacher.js'
+import type { AttachMetrics, AttachOutcome } from '../../src/attach/attach-events.js'
+import { Attacher } from '../../src/attach/attacher.js'
+import { Detacher } from '../../src/attach/detacher.js'
+import { RequestLocks } from '../../src/attach/request-locks.js'
 import { FsNetnsProbe } from '../../src/attach/attach-netns-probe.js'
 import { HookServer, type AttachHandler, type OciState } from '../../src/attach/hook-server.js'
 import { PodResolver } from '../../src/attach/pod-resolver.js'
 import type { AttachmentPlan } from '../../src/attach/attachment-plan.js'
 import { CdiSpecWriter } from '../../src/cdi/spec-writer.js'
 import { CniRuntime } from '../../src/cni/runtime.js'
-import { StateStore } from '../../src/state/store.js'
+import { ClaimLedger } from '../../src/state/claim-ledger.js'
 import { silentLogger } from '../../src/logger.js'
 import { createVethPair, deleteLink } from './lib/netns.js'
 import { TEST_IMAGE, ensureTestImage } from './lib/test-image.js'
@@ -139,26 +142,22 @@ t.test('podman + runc + CNI through our hook', async t => {
   await createVethPair(master, peer)
   await run('mkdir', ['-p', markDir])
 
-  const store = await StateStore.open({ dir: join(work, 'state') })
-  cleanups.push(() => store.close())
+  const ledger = await ClaimLedger.open({ dir: join(work, 'state') })
+  cleanups.push(() => ledger.close())
   const good = plan('net', 'attachment-0', conflist(netName, master, subnet, dataDir))
   const bad = plan('net', 'attachment-0', conflist(`${netName}-bad`, `ndnx${sfx}`, subnet, dataDir))
-  await store.update(claims => {
-    for (const [uid, p] of [
-      [claimUid, good],
-      [badUid, bad],
-    ] as const) {
-      claims[uid] = {
-        uid,
-        namespace: 'default',
-        name: `claim-${uid.slice(0, 8)}`,
-        plans: [p],
-        cdiDeviceIds: [],
-        attachments: [],
-        preparedAt: new Date().toISOString(),
-      }
-    }
-  })
+  for (const [uid, p] of [
+    [claimUid, good],
+    [badUid, bad],
+  ] as const) {
+    await ledger.prepared({
+      uid,
+      namespace: 'default',
+      name: `claim-${uid.slice(0, 8)}`,
+      plans: [p],
+      cdiDeviceIds: [],
+    })
+  }
 
   const specs = new CdiSpecWriter({
     cdiRoot: CDI_ROOT,
@@ -182,14 +181,18 @@ t.test('podman + runc + CNI through our hook', async t => {
     observeDetach: () => undefined,
   }
   const probe = new FsNetnsProbe()
+  const cni = new CniRuntime({ binDirs: ['/usr/lib/cni'], cacheDir, pluginTimeoutMs: 10_000 })
+  const locks = new RequestLocks()
   const attacher = new Attacher({
-    store,
-    cni: new CniRuntime({ binDirs: ['/usr/lib/cni'], cacheDir, pluginTimeoutMs: 10_000 }),
+    ledger,
+    cni,
     resolver: new PodResolver({ probe }),
     probe,
+    locks,
     logger: silentLogger(),
     metrics,
   })
+  const detacher = new Detacher({ ledger, cni, probe, locks, logger: silentLogger() })
   const states: OciState[] = []
   const handler: AttachHandler = {
     attach: (req, signal) => {
@@ -311,17 +314,17 @@ t.test('podman + runc + CNI through our hook', async t => {
   t.match(broken.stderr, /plugin type="macvlan".*failed \(add\).*\[NDRA_CNI_PLUGIN\]/)
   t.notOk(await exists(join(markDir, 'broken')))
   t.comment(`podman said: ${broken.stderr.trim()}`)
-  t.match(store.claim(badUid)?.attachments, [{ phase: 'failed' }])
+  t.match((await ledger.refresh())[badUid]?.attachments, [{ phase: 'failed' }])
 
   // 6. Detach: interface gone from the live container, address and cache entry freed.
   const inspect = await sh('podman', ['inspect', '--format', '{{.State.Pid}}', second])
   const pid = inspect.stdout.trim()
   const inCtr = () => sh('nsenter', ['-t', pid, '-n', 'ip', 'link', 'show', 'net1'])
   t.equal((await inCtr()).code, 0, 'net1 present before detach')
-  await attacher.detachClaim(claimUid)
+  await detacher.detachClaim(claimUid)
   t.not((await inCtr()).code, 0, 'net1 removed by detach')
   t.same(await reservations(), [], 'host-local address freed')
-  t.same(store.claim(claimUid)?.attachments, [])
+  t.same((await ledger.refresh())[claimUid]?.attachments, [])
   t.notOk(await exists(cacheFile(secondId)), 'cache entry removed')
 
   // 7. Plugin down: the hook retries until its deadline, then the container does not run.

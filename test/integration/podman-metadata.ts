@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { Attacher } from '../../src/attach/attacher.js'
+import { Detacher } from '../../src/attach/detacher.js'
+import { RequestLocks } from '../../src/attach/request-locks.js'
 import { FsNetnsProbe } from '../../src/attach/attach-netns-probe.js'
 import { HookServer } from '../../src/attach/hook-server.js'
 import { PodResolver } from '../../src/attach/pod-resolver.js'
@@ -22,8 +24,7 @@ import { CniRuntime } from '../../src/cni/runtime.js'
 import { networkDataFromResult } from '../../src/cni/result.js'
 import { cdiDevicesOf, ClaimMetadata } from '../../src/driver/claim-metadata.js'
 import { DeviceMetadataFiles, containerMetadataPath } from '../../src/metadata/device-metadata.js'
-import type { ClaimRecord } from '../../src/state/state-types.js'
-import { StateStore } from '../../src/state/store.js'
+import { ClaimLedger } from '../../src/state/claim-ledger.js'
 import { silentLogger } from '../../src/logger.js'
 import { createVethPair, deleteLink } from './lib/netns.js'
 import { TEST_IMAGE, ensureTestImage } from './lib/test-image.js'
@@ -116,20 +117,15 @@ t.test('podman + runc: the metadata file inside the container matches the attach
     capabilityArgs: {},
     cniArgs: [],
   }
-  const record: ClaimRecord = {
+  const ledger = await ClaimLedger.open({ dir: join(work, 'state') })
+  cleanups.push(() => ledger.close())
+  const record = await ledger.prepared({
     uid: claimUid,
     namespace: 'default',
     name: `pod-md-net-${sfx}`,
     podClaimName: 'net',
     plans: [plan],
     cdiDeviceIds: [],
-    attachments: [],
-    preparedAt: new Date().toISOString(),
-  }
-  const store = await StateStore.open({ dir: join(work, 'state') })
-  cleanups.push(() => store.close())
-  await store.update(claims => {
-    claims[claimUid] = record
   })
 
   // Prepare: the file (generation 1, no network data) and the CDI spec that mounts it.
@@ -151,18 +147,22 @@ t.test('podman + runc: the metadata file inside the container matches the attach
   const [deviceId] = await specs.write(claimUid, cdiDevicesOf(record, files))
 
   const probe = new FsNetnsProbe()
+  const cni = new CniRuntime({
+    binDirs: ['/usr/lib/cni'],
+    cacheDir: join(work, 'cni-cache'),
+    pluginTimeoutMs: 10_000,
+  })
+  const locks = new RequestLocks()
   const attacher = new Attacher({
-    store,
-    cni: new CniRuntime({
-      binDirs: ['/usr/lib/cni'],
-      cacheDir: join(work, 'cni-cache'),
-      pluginTimeoutMs: 10_000,
-    }),
+    ledger,
+    cni,
     resolver: new PodResolver({ probe }),
     probe,
+    locks,
     logger: silentLogger(),
     metadata,
   })
+  const detacher = new Detacher({ ledger, cni, probe, locks, logger: silentLogger() })
   const server = new HookServer({ socketPath, handler: attacher, logger: silentLogger() })
   await server.start()
   cleanups.push(() => server.stop(0))
@@ -197,7 +197,7 @@ t.test('podman + runc: the metadata file inside the container matches the attach
   const [fileText = '', ipText = '', roText = ''] = out.stdout.split('@@\n')
 
   // What the attach returned (and the claim status is built from).
-  const rec = store.claim(claimUid)?.attachments[0]
+  const rec = ledger.claim(claimUid)?.attachments[0]
   t.equal(rec?.phase, 'attached')
   const want = networkDataFromResult(rec?.result ?? {}, 'net1')
   t.ok(want.ips.length > 0, 'the attach has an address')
@@ -238,7 +238,7 @@ t.test('podman + runc: the metadata file inside the container matches the attach
   t.comment(fileText.split('\n').slice(0, 30).join('\n'))
 
   // Unprepare: DEL and the file goes away.
-  await attacher.detachClaim(claimUid)
+  await detacher.detachClaim(claimUid)
   await metadata.remove(record)
   t.equal(await files.read(record, 'nic'), undefined)
 })

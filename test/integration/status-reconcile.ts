@@ -2,7 +2,7 @@
 // kube-apiserver: the reconcile re-applies this driver's status.devices entries of every held
 // claim when they are missing (a write lost to a crash), wiped by a user, or stale, keeps other
 // drivers' entries, leaves a correct status untouched (no write), and treats a deleted claim as
-// gone; a state change made by another instance (second StateStore on the same file) is picked up;
+// gone; a state change made by another instance (a second ClaimLedger on the same file) is picked up;
 // the status write that follows an attach is awaited by drain() (what shutdown does on SIGTERM).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -21,8 +21,11 @@ import {
 import { StatusObserver } from '../../src/driver/status-observer.js'
 import { silentLogger } from '../../src/logger.js'
 import { systemClock } from '../../src/slices/clock.js'
-import { StateStore } from '../../src/state/store.js'
-import type { AttachmentRecord, ClaimRecord } from '../../src/state/state-types.js'
+import {
+  ClaimLedger,
+  type AttachmentTarget,
+  type PreparedClaim,
+} from '../../src/state/claim-ledger.js'
 import { ClaimStatusWriter } from '../../src/status/claim-status.js'
 import { kubeStatusClient } from '../../src/status/kube-status-client.js'
 import { randomSuffix } from './lib/netns.js'
@@ -50,7 +53,7 @@ async function kubeconfigPath(): Promise<string | undefined> {
   }
 }
 
-function attachment(ns: string, ip: string): AttachmentRecord {
+function attachment(ns: string, ip: string): AttachmentTarget {
   return {
     sandboxId: `sb-${ip}`,
     podUid: 'pod-uid',
@@ -61,13 +64,14 @@ function attachment(ns: string, ip: string): AttachmentRecord {
     ifName: 'net1',
     netns: '/run/netns/x',
     networkName: 'n',
-    phase: 'attached',
-    result: {
-      cniVersion: '1.0.0',
-      interfaces: [{ name: 'net1', mac: '02:00:00:00:00:01', sandbox: '/run/netns/x' }],
-      ips: [{ address: `${ip}/24`, interface: 0 }],
-    },
-    updatedAt: new Date().toISOString(),
+  }
+}
+
+function result(ip: string) {
+  return {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: 'net1', mac: '02:00:00:00:00:01', sandbox: '/run/netns/x' }],
+    ips: [{ address: `${ip}/24`, interface: 0 }],
   }
 }
 
@@ -92,7 +96,7 @@ t.test('status reconcile against a real API server', { timeout: 120_000 }, async
   t.teardown(() => rm(dir, { recursive: true, force: true }))
 
   // Claims allocated as the scheduler would: one device of ours, one of another driver.
-  const makeClaim = async (name: string): Promise<ClaimRecord> => {
+  const makeClaim = async (name: string): Promise<PreparedClaim> => {
     const created = await resource.createNamespacedResourceClaim({
       namespace: ns,
       body: {
@@ -141,22 +145,19 @@ t.test('status reconcile against a real API server', { timeout: 120_000 }, async
         },
       ],
       cdiDeviceIds: [`${DRIVER}/net=${uid}-attachment-0`],
-      attachments: [],
-      preparedAt: new Date().toISOString(),
     }
   }
   const lost = await makeClaim('lost')
   const pending = await makeClaim('pending')
 
-  const store = await StateStore.open({ dir })
-  t.teardown(() => store.close())
+  const ledger = await ClaimLedger.open({ dir })
+  t.teardown(() => ledger.close())
   // The other plugin instance of a rolling update records the attachments in the shared file.
-  const peer = await StateStore.open({ dir })
+  const peer = await ClaimLedger.open({ dir })
   t.teardown(() => peer.close())
-  await peer.update(c => {
-    c[lost.uid] = { ...lost, attachments: [attachment(ns, '10.9.0.5')] }
-    c[pending.uid] = pending
-  })
+  await peer.prepared(lost)
+  await peer.attached(lost.uid, attachment(ns, '10.9.0.5'), result('10.9.0.5'))
+  await peer.prepared(pending)
   const writer = new ClaimStatusWriter({
     client: kubeStatusClient(kc),
     driverName: DRIVER,
@@ -164,7 +165,7 @@ t.test('status reconcile against a real API server', { timeout: 120_000 }, async
     logger: silentLogger(),
   })
   const observer = new StatusObserver({
-    claims: store,
+    claims: ledger,
     writer,
     events: { attachFailed: async () => undefined },
     logger: silentLogger(),
@@ -233,11 +234,8 @@ t.test('status reconcile against a real API server', { timeout: 120_000 }, async
   t.ok(readyTime, 'has a transition time')
 
   // 4. The attach-triggered write is awaited by drain(), as shutdown does after the hook reply.
-  await peer.update(c => {
-    const p = c[pending.uid]
-    if (p) c[pending.uid] = { ...p, attachments: [attachment(ns, '10.9.0.6')] }
-  })
-  await store.refresh()
+  await peer.attached(pending.uid, attachment(ns, '10.9.0.6'), result('10.9.0.6'))
+  await ledger.refresh()
   void observer.onAttached({
     claimUid: pending.uid,
     claimNamespace: ns,

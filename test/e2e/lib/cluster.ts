@@ -145,6 +145,50 @@ export async function podAddr(ns: string, pod: string, dev: string): Promise<str
   return m[1]
 }
 
+/** The namespace every e2e file installs the chart into, and the label of the plugin's pods. */
+export const SYSTEM_NS = 'network-dra-system'
+export const PLUGIN_LABEL = 'app.kubernetes.io/name=network-dra'
+
+/**
+ * Teardown of one e2e file, best effort (a failing step must not hide the test's own result):
+ * its namespaces (test namespaces first, each given `nsTimeout`), its helm release, then the
+ * chart's namespace, so the next file installs on a clean cluster.
+ */
+export async function removeInstall(
+  release: string,
+  namespaces: readonly string[],
+  nsTimeout = '120s',
+): Promise<void> {
+  for (const ns of namespaces) {
+    await kubectl(['delete', 'namespace', ns, '--wait=true', `--timeout=${nsTimeout}`]).catch(
+      () => undefined,
+    )
+  }
+  await helm(['uninstall', release, '-n', SYSTEM_NS, '--wait', '--timeout', '2m']).catch(
+    () => undefined,
+  )
+  await kubectl(['delete', 'namespace', SYSTEM_NS, '--wait=true', '--timeout=60s']).catch(
+    () => undefined,
+  )
+}
+
+/** What a failed subtest prints: the plugin's last log lines, every event, the cluster's logs. */
+export async function failureDiagnostics(tail = 80): Promise<string> {
+  const plugin = await kubectl([
+    'logs',
+    '-n',
+    SYSTEM_NS,
+    '-l',
+    PLUGIN_LABEL,
+    `--tail=${String(tail)}`,
+    '--all-containers',
+  ]).catch((e: unknown) => String(e))
+  const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']).catch(
+    (e: unknown) => String(e),
+  )
+  return `plugin logs:\n${plugin}\n\nevents:\n${events}\n\ncluster logs:\n${await clusterLogs()}`
+}
+
 export async function clusterLogs(): Promise<string> {
   const r = await execa('bash', [`${REPO}scripts/cluster/logs.sh`, '60'], { reject: false })
   return `${r.stdout}\n${r.stderr}`

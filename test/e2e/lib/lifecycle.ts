@@ -5,11 +5,19 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
-import { REPO, kubectl, kubectlJson, type KClaim, type KList, type KPod } from './cluster.js'
+import {
+  PLUGIN_LABEL,
+  REPO,
+  SYSTEM_NS,
+  kubectl,
+  kubectlJson,
+  type KClaim,
+  type KList,
+  type KPod,
+} from './cluster.js'
 
 export const DRIVER = 'network-dra.dev'
-export const SYSTEM_NS = 'network-dra-system'
-export const PLUGIN_LABEL = 'app.kubernetes.io/name=network-dra'
+export { PLUGIN_LABEL, SYSTEM_NS }
 /** The admin network the chart renders into the DeviceClass `lc.network-dra.dev`. */
 export const NETWORK = 'lc'
 export const MASTER = 'ndra-lc0'

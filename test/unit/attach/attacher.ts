@@ -1,164 +1,19 @@
 // Invariant: attach is idempotent per (claim, request, device, sandbox): one CNI ADD per sandbox,
 // re-created sandboxes of the same pod are replaced, another live pod is refused, failures are
-// undone with DEL and recorded, success is recorded before the reply, operations on one
-// (claim, request) never overlap, and detach DELs everything in reverse order even when the
-// netns is gone.
+// undone with DEL and recorded, success is recorded before the reply (and a record that cannot be
+// written undoes the ADD), operations on one (claim, request) never overlap. The claim records are
+// the real ClaimLedger on a temporary directory (fixtures/attach-rig.ts).
 import t from 'tap'
-import {
-  Attacher,
-  CLAIM_UID_CNI_ARG,
-  type AttachMetrics,
-  type AttachMetadataSync,
-  type AttachObserver,
-} from '../../../src/attach/attacher.js'
-import type { AttachRequest } from '../../../src/attach/hook-server.js'
+import { CLAIM_UID_CNI_ARG } from '../../../src/attach/attachment-cni.js'
 import type { ResolvedPod } from '../../../src/attach/pod-resolver.js'
-import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
-import type { AttachmentRecord, ClaimRecord } from '../../../src/state/state-types.js'
 import { CniPluginError } from '../../../src/errors.js'
-import { silentLogger } from '../../../src/logger.js'
-import { FakeAttachCni } from '../../fakes/attach-cni.js'
-import { MemoryAttachStore } from '../../fakes/attach-store.js'
-import { FakeNetnsProbe, FakePodResolver } from '../../fakes/attach-netns.js'
-
-const UID = 'claim-1'
-
-function plan(i: number, request = 'net'): AttachmentPlan {
-  return {
-    request,
-    pool: 'node1',
-    device: `attachment-${i}`,
-    networkConfig: { cniVersion: '1.0.0', name: `net-${i}`, plugins: [{ type: 'macvlan' }] },
-    ifName: `net${i + 1}`,
-    capabilityArgs: { mac: `02:00:00:00:01:0${i}` },
-    cniArgs: [['EXTRA', 'x']],
-  }
-}
-
-/** A plan whose network name the driver derived (`ndra.…`), the only kind GC may touch. */
-function ours(i: number): AttachmentPlan {
-  const p = plan(i)
-  return { ...p, networkConfig: { ...p.networkConfig, name: `ndra.ns.ns.net-${i}` } }
-}
-const OURS_0 = 'ndra.ns.ns.net-0'
-
-function claim(uid = UID, plans = [plan(0)], attachments: AttachmentRecord[] = []): ClaimRecord {
-  return {
-    uid,
-    namespace: 'ns',
-    name: `claim-${uid}`,
-    plans,
-    cdiDeviceIds: [],
-    attachments,
-    preparedAt: '2026-01-01T00:00:00Z',
-  }
-}
-
-function pod(sandboxId: string, podUid: string, netnsId = `id-${sandboxId}`): ResolvedPod {
-  return {
-    runtime: 'containerd',
-    containerType: 'container',
-    sandboxId,
-    podUid,
-    podName: podUid === '' ? '' : `pod-${podUid}`,
-    podNamespace: podUid === '' ? '' : 'ns',
-    netns: `/run/netns/${sandboxId}`,
-    netnsId,
-  }
-}
-
-function record(
-  p: ResolvedPod,
-  phase: 'attached' | 'failed' = 'attached',
-  i = 0,
-): AttachmentRecord {
-  return {
-    sandboxId: p.sandboxId,
-    podUid: p.podUid,
-    podName: p.podName,
-    podNamespace: p.podNamespace,
-    request: 'net',
-    device: `attachment-${i}`,
-    ifName: `net${i + 1}`,
-    netns: p.netns,
-    netnsId: p.netnsId,
-    networkName: `net-${i}`,
-    phase,
-    ...(phase === 'attached'
-      ? {
-          result: {
-            cniVersion: '1.0.0',
-            interfaces: [{ name: `net${i + 1}`, sandbox: p.netns }],
-            ips: [{ address: '10.0.0.99/24', interface: 0 }],
-          },
-        }
-      : { error: 'old failure' }),
-    updatedAt: '2026-01-01T00:00:00Z',
-  }
-}
-
-function req(
-  containerId: string,
-  device = 'attachment-0',
-  claimUid = UID,
-  request = 'net',
-): AttachRequest {
-  return { claimUid, request, device, state: { id: containerId, bundle: '/b', pid: 1 } }
-}
-
-interface Rig {
-  attacher: Attacher
-  cni: FakeAttachCni
-  store: MemoryAttachStore
-  probe: FakeNetnsProbe
-  resolver: FakePodResolver
-  attached: unknown[]
-  failed: unknown[]
-  metrics: string[]
-}
-
-function rig(
-  claims: ClaimRecord[],
-  pods: Record<string, ResolvedPod>,
-  observer?: AttachObserver,
-  metadata?: AttachMetadataSync,
-): Rig {
-  const cni = new FakeAttachCni()
-  const store = new MemoryAttachStore(claims)
-  const probe = new FakeNetnsProbe()
-  const resolver = new FakePodResolver()
-  for (const [id, p] of Object.entries(pods)) {
-    resolver.pods.set(id, p)
-    probe.ids.set(p.netns, p.netnsId)
-  }
-  const attached: unknown[] = []
-  const failed: unknown[] = []
-  const metrics: string[] = []
-  const m: AttachMetrics = {
-    observeAttach: o => metrics.push(`${o.outcome}/${o.code}`),
-    observeDetach: o => metrics.push(`detach/${o.code}/${o.attachments}`),
-  }
-  const attacher = new Attacher({
-    store,
-    cni,
-    resolver,
-    probe,
-    logger: silentLogger(),
-    metrics: m,
-    ...(metadata ? { metadata } : {}),
-    observer: observer ?? {
-      onAttached: e => void attached.push(e),
-      onAttachFailed: e => void failed.push(e),
-    },
-  })
-  return { attacher, cni, store, probe, resolver, attached, failed, metrics }
-}
+import { UID, claim, plan, pod, record, req, rig, seed, until } from './fixtures/attach-rig.js'
 
 const signal = new AbortController().signal
 
 t.test('fresh attach: ADD with sandbox id, CRI CNI_ARGS, recorded before the reply', async t => {
   const p = pod('sb1', 'u1')
-  const r = rig([claim()], { c1: p })
+  const r = await rig(t, [claim()], { c1: p })
   const reply = await r.attacher.attach(req('c1'), signal)
   t.equal(reply.ok, true, reply.message)
   t.equal(reply.interfaceName, 'net1')
@@ -181,7 +36,7 @@ t.test('fresh attach: ADD with sandbox id, CRI CNI_ARGS, recorded before the rep
     ],
     capabilityArgs: { mac: '02:00:00:00:01:00' },
   })
-  const recs = r.store.claim(UID)?.attachments ?? []
+  const recs = r.ledger.claim(UID)?.attachments ?? []
   t.equal(recs.length, 1)
   t.match(recs[0], {
     phase: 'attached',
@@ -197,7 +52,7 @@ t.test('fresh attach: ADD with sandbox id, CRI CNI_ARGS, recorded before the rep
 
 t.test('podman-style pod (no uid): CNI_ARGS carry only what is known', async t => {
   const p = pod('ctr1', '')
-  const r = rig([claim()], { ctr1: p })
+  const r = await rig(t, [claim()], { ctr1: p })
   t.equal((await r.attacher.attach(req('ctr1'), signal)).ok, true)
   t.same(r.cni.calls[0]?.rt?.args, [
     ['IgnoreUnknown', '1'],
@@ -289,7 +144,7 @@ const idempotency = [
 
 for (const c of idempotency) {
   t.test(c.name, async t => {
-    const r = rig([claim(UID, [plan(0)], [...c.existing])], c.pods)
+    const r = await rig(t, [claim(UID, [plan(0)], [...c.existing])], c.pods)
     if (c.liveOld === false) r.probe.ids.delete(old.netns)
     else if (c.liveOld === 'recycled') r.probe.ids.set(old.netns, 'some-other-ns')
     else r.probe.ids.set(old.netns, old.netnsId)
@@ -299,7 +154,7 @@ for (const c of idempotency) {
     t.same(r.metrics, [c.outcome])
     if ('delNetns' in c) t.equal(r.cni.calls[0]?.rt?.netns, c.delNetns)
     if ('ips' in c) t.same(reply.ips, c.ips)
-    const recs = r.store.claim(UID)?.attachments ?? []
+    const recs = r.ledger.claim(UID)?.attachments ?? []
     if (c.ok) {
       t.equal(recs.length, 1)
       t.equal(recs[0]?.phase, 'attached')
@@ -315,7 +170,7 @@ for (const c of idempotency) {
 }
 
 t.test('claim not prepared / unknown device → NDRA_CLAIM_NOT_PREPARED, nothing run', async t => {
-  const r = rig([claim()], { c1: pod('sb1', 'u1') })
+  const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') })
   const a = await r.attacher.attach(req('c1', 'attachment-0', 'nope'), signal)
   t.equal(a.ok, false)
   t.match(a.message, /not prepared.*\[NDRA_CLAIM_NOT_PREPARED\]$/)
@@ -325,14 +180,14 @@ t.test('claim not prepared / unknown device → NDRA_CLAIM_NOT_PREPARED, nothing
 })
 
 t.test('pod resolve failure is reported with its code', async t => {
-  const r = rig([claim()], {})
+  const r = await rig(t, [claim()], {})
   const a = await r.attacher.attach(req('unknown'), signal)
   t.match(a.message, /\[NDRA_POD_RESOLVE\]$/)
   t.same(r.cni.ops(), [])
 })
 
 t.test('failed ADD: DEL undoes it, failure recorded, one-line CNI error returned', async t => {
-  const r = rig([claim()], { c1: pod('sb1', 'u1') })
+  const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') })
   r.cni.failAdd = new CniPluginError({
     cniCode: 7,
     msg: 'failed to lookup master "nope"',
@@ -349,7 +204,7 @@ t.test('failed ADD: DEL undoes it, failure recorded, one-line CNI error returned
   )
   t.same(r.cni.ops(), ['add:sb1', 'del:sb1'])
   t.equal(r.cni.calls[1]?.rt?.netns, '/run/netns/sb1')
-  t.match(r.store.claim(UID)?.attachments, [
+  t.match(r.ledger.claim(UID)?.attachments, [
     { phase: 'failed', sandboxId: 'sb1', error: /failed to lookup master/ },
   ])
   await new Promise(res => setImmediate(res))
@@ -393,17 +248,17 @@ for (const c of [
   },
 ]) {
   t.test(c.name, async t => {
-    const r = rig([claim()], { c1: pod('sb1', 'u1') })
+    const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') })
     r.cni.failAdds = [...c.errors]
     const reply = await r.attacher.attach(req('c1'), signal)
     t.equal(reply.ok, c.ok)
     t.same(r.cni.ops(), c.ops)
-    t.match(r.store.claim(UID)?.attachments, [{ phase: c.phase, sandboxId: 'sb1' }])
+    t.match(r.ledger.claim(UID)?.attachments, [{ phase: c.phase, sandboxId: 'sb1' }])
   })
 }
 
 t.test('a failing undo DEL does not hide the ADD error', async t => {
-  const r = rig([claim()], { c1: pod('sb1', 'u1') })
+  const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') })
   r.cni.failAdd = new Error('add boom')
   r.cni.failDel = new Error('del boom')
   const reply = await r.attacher.attach(req('c1'), signal)
@@ -411,13 +266,15 @@ t.test('a failing undo DEL does not hide the ADD error', async t => {
 })
 
 t.test('cannot record the result → ADD undone, hook fails (fail-closed)', async t => {
-  const r = rig([claim()], { c1: pod('sb1', 'u1') })
-  r.store.failNextUpdate = true
+  const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') })
+  // Another process holds the state lock past the ledger's timeout.
+  const release = await r.holdLock()
   const reply = await r.attacher.attach(req('c1'), signal)
+  await release()
   t.equal(reply.ok, false)
   t.match(reply.message, /\[NDRA_STATE_LOCK\]$/)
   t.same(r.cni.ops(), ['add:sb1', 'del:sb1'])
-  t.same(r.store.claim(UID)?.attachments, [])
+  t.same(r.ledger.claim(UID)?.attachments, [])
 })
 
 t.test('observer failures and slowness never affect the reply', async t => {
@@ -437,19 +294,20 @@ t.test('observer failures and slowness never affect the reply', async t => {
     },
     { onAttached: () => never, onAttachFailed: () => never },
   ]) {
-    const r = rig([claim()], { c1: pod('sb1', 'u1') }, observer)
+    const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') }, observer)
     t.equal((await r.attacher.attach(req('c1'), signal)).ok, true)
     t.equal((await r.attacher.attach(req('c1', 'attachment-0', 'nope'), signal)).ok, false)
   }
 })
 
 t.test('same (claim, request) is serialised: two containers of one sandbox → one ADD', async t => {
-  const r = rig([claim()], { c1: pod('sb1', 'u1'), c2: pod('sb1', 'u1') })
+  const r = await rig(t, [claim()], { c1: pod('sb1', 'u1'), c2: pod('sb1', 'u1') })
   let open: () => void = () => undefined
   r.cni.addGate = new Promise(res => (open = res))
   const a = r.attacher.attach(req('c1'), signal)
   const b = r.attacher.attach(req('c2'), signal)
-  await new Promise(res => setTimeout(res, 10))
+  await until(() => r.cni.calls.length >= 1)
+  await new Promise(res => setTimeout(res, 30))
   t.equal(r.cni.calls.length, 1, 'second call waits for the first')
   open()
   const [ra, rb] = await Promise.all([a, b])
@@ -460,119 +318,16 @@ t.test('same (claim, request) is serialised: two containers of one sandbox → o
 })
 
 t.test('different claims run in parallel', async t => {
-  const r = rig([claim('a'), claim('b')], { c1: pod('sb1', 'u1') })
+  const r = await rig(t, [claim('a'), claim('b')], { c1: pod('sb1', 'u1') })
   let open: () => void = () => undefined
   r.cni.addGate = new Promise(res => (open = res))
   const a = r.attacher.attach(req('c1', 'attachment-0', 'a'), signal)
   const b = r.attacher.attach(req('c1', 'attachment-0', 'b'), signal)
-  await new Promise(res => setTimeout(res, 10))
+  await until(() => r.cni.maxInFlight >= 2)
   t.equal(r.cni.maxInFlight, 2)
   open()
   await Promise.all([a, b])
 })
-
-t.test('detach: reverse plan order, vanished netns tolerated, records dropped', async t => {
-  const p = pod('sb1', 'u1')
-  const recs = [record(p, 'attached', 0), record(p, 'attached', 1)]
-  const r = rig([claim(UID, [plan(0), plan(1)], recs)], {})
-  r.probe.ids.set(p.netns, p.netnsId)
-  await r.attacher.detachClaim(UID)
-  t.same(
-    r.cni.calls.map(c => `${c.op}:${c.network}:${c.rt?.ifName ?? ''}:${c.rt?.netns ?? ''}`),
-    ['del:net-1:net2:/run/netns/sb1', 'del:net-0:net1:/run/netns/sb1'],
-  )
-  t.same(r.store.claim(UID)?.attachments, [])
-  t.same(r.metrics, ['detach/OK/2'])
-
-  const r2 = rig([claim(UID, [plan(0)], [record(p)])], {})
-  await r2.attacher.detachClaim(UID)
-  t.equal(r2.cni.calls[0]?.rt?.netns, '', 'gone netns → empty CNI_NETNS')
-  t.same(r2.store.claim(UID)?.attachments, [])
-})
-
-t.test(
-  'detach: a failed DEL keeps its record and fails; retry succeeds; unknown claim is fine',
-  async t => {
-    const p = pod('sb1', 'u1')
-    const r = rig(
-      [claim(UID, [plan(0), plan(1)], [record(p, 'attached', 0), record(p, 'attached', 1)])],
-      {},
-    )
-    r.cni.failDel = new Error('del boom')
-    await t.rejects(r.attacher.detachClaim(UID), { message: /del boom/ })
-    t.match(r.store.claim(UID)?.attachments, [{ device: 'attachment-1' }])
-    t.equal(r.store.claim(UID)?.attachments.length, 1)
-    await r.attacher.detachClaim(UID)
-    t.same(r.store.claim(UID)?.attachments, [])
-    await r.attacher.detachClaim('unknown')
-  },
-)
-
-t.test(
-  'detach: a failing DEL of a failed attachment is best effort (no stuck unprepare)',
-  async t => {
-    const p = pod('sb1', 'u1')
-    const r = rig([claim(UID, [plan(0)], [record(p, 'failed', 0)])], {})
-    r.cni.failDel = new Error('plugin type="macvlan" name="net-0" failed (delete): Link not found')
-    await r.attacher.detachClaim(UID)
-    t.same(r.cni.ops(), ['del:sb1'])
-    t.same(r.store.claim(UID)?.attachments, [])
-  },
-)
-
-t.test(
-  'garbageCollect: detaches invalid claims, DELs our orphan cache entries only, GCs the rest',
-  async t => {
-    const p = pod('sb1', 'u1')
-    const r = rig(
-      [claim('keep', [ours(0)], [record(p)]), claim('gone', [ours(1)], [record(p, 'attached', 1)])],
-      {},
-    )
-    const config = new TextEncoder().encode(JSON.stringify(ours(0).networkConfig))
-    r.cni.cache = [
-      {
-        containerId: 'sb1',
-        ifName: 'net1',
-        networkName: OURS_0,
-        netns: '',
-        config,
-        cniArgs: [[CLAIM_UID_CNI_ARG, 'keep']],
-        capabilityArgs: {},
-      },
-      {
-        containerId: 'sb9',
-        ifName: 'net1',
-        networkName: OURS_0,
-        netns: '/run/netns/x',
-        config,
-        cniArgs: [[CLAIM_UID_CNI_ARG, 'lost']],
-        capabilityArgs: {},
-      },
-      {
-        containerId: 'other',
-        ifName: 'eth0',
-        networkName: OURS_0,
-        netns: '',
-        config,
-        cniArgs: [['K8S_POD_NAME', 'x']],
-        capabilityArgs: {},
-      },
-    ]
-    const report = await r.attacher.garbageCollect(['keep'])
-    t.same(report.detachedClaims, ['gone'])
-    t.same(report.deletedCacheEntries, [`${OURS_0}-sb9-net1`])
-    t.same(report.errors, [])
-    t.same(r.cni.ops(), ['del:sb1', 'del:sb9', 'gc:'])
-    t.equal(r.cni.calls[0]?.network, 'ndra.ns.ns.net-1')
-    t.equal(r.cni.calls[1]?.rt?.netns, '', 'vanished cached netns → empty')
-    t.same(r.cni.calls[2]?.valid, [
-      { containerId: 'sb1', ifName: 'net1' },
-      { containerId: 'other', ifName: 'eth0' },
-    ])
-    t.same(r.store.claim('gone')?.attachments, [])
-    t.equal(r.store.claim('keep')?.attachments.length, 1)
-  },
-)
 
 // Invariant (rolling-update overlap): the hook socket moves to the new instance while the old one
 // may still prepare claims; attach and detach re-read the shared state first, so a claim another
@@ -580,11 +335,9 @@ t.test(
 // ADDed twice, and its DEL is not skipped.
 t.test('attach/detach see what another instance recorded since the last read', async t => {
   const p = pod('sb1', 'u1')
-  const r = rig([], { c1: p })
-  r.store.external(c => {
-    c[UID] = claim()
-  })
-  t.equal(r.store.claim(UID), undefined, 'not visible before a refresh')
+  const r = await rig(t, [], { c1: p })
+  await seed(r.peer, claim())
+  t.equal(r.ledger.claim(UID), undefined, 'not visible before a refresh')
   const first = await r.attacher.attach(req('c1'), signal)
   t.equal(first.ok, true, first.message)
   t.same(r.cni.ops(), ['add:sb1'])
@@ -592,115 +345,26 @@ t.test('attach/detach see what another instance recorded since the last read', a
   const q = pod('sb2', 'u2')
   r.resolver.pods.set('c2', q)
   r.probe.ids.set(q.netns, q.netnsId)
-  r.store.external(c => {
-    c['claim-2'] = claim('claim-2', [plan(0)], [record(q)])
-  })
+  await seed(r.peer, claim('claim-2', [plan(0)], [record(q)]))
   const again = await r.attacher.attach(req('c2', 'attachment-0', 'claim-2'), signal)
   t.match(again.message, /already attached/)
   t.same(r.cni.ops(), ['add:sb1'], 'no second ADD')
   // Its unprepare lands here: the DEL runs.
-  r.store.external(c => {
-    c['claim-3'] = claim('claim-3', [plan(0)], [record(pod('sb3', 'u3'))])
-  })
-  await r.attacher.detachClaim('claim-3')
+  await seed(r.peer, claim('claim-3', [plan(0)], [record(pod('sb3', 'u3'))]))
+  await r.detacher.detachClaim('claim-3')
   t.same(r.cni.ops(), ['add:sb1', 'del:sb3'])
 })
 
-// Invariant: garbage collection during an overlap never undoes another instance's work: a claim
-// it prepared after `validClaimUids` was computed is kept, an entry not yet recorded whose netns is
-// live is left alone, and CNI GC is skipped when asked (a peer is live).
-t.test('garbageCollect is safe while another instance works', async t => {
-  const live = pod('sb1', 'u1')
-  // A network whose name the driver derived: GC only ever touches those.
-  const dplan = {
-    ...plan(0),
-    networkConfig: { ...plan(0).networkConfig, name: 'ndra.class.net-0' },
-  }
-  const r = rig([claim('old', [dplan], [record(live)])], {})
-  r.probe.ids.set(live.netns, live.netnsId)
-  const fresh = pod('sb2', 'u2')
-  r.probe.ids.set(fresh.netns, fresh.netnsId)
-  const config = new TextEncoder().encode(JSON.stringify(dplan.networkConfig))
-  const entry = (containerId: string, uid: string, netns: string) => ({
-    containerId,
-    ifName: 'net1',
-    networkName: 'ndra.class.net-0',
-    netns,
-    config,
-    cniArgs: [[CLAIM_UID_CNI_ARG, uid]] as [string, string][],
-    capabilityArgs: {},
-  })
-  r.cni.cache = [
-    entry('sb1', 'old', live.netns),
-    // ADD by the peer for a claim it prepared after our valid list was made, recorded already.
-    entry('sb2', 'new', fresh.netns),
-    // ADD by the peer for a known claim, not recorded yet, netns live.
-    entry('sb3', 'old', fresh.netns),
-    // A dead sandbox of a known claim, never recorded: a real orphan.
-    entry('sb4', 'old', '/run/netns/gone'),
-  ]
-  // The peer prepares and attaches 'new' while GC runs (after the caller computed its list).
-  const entries = r.cni.cache
-  r.cni.cachedAttachments = async () => {
-    r.store.external(c => {
-      c['new'] = claim('new', [dplan], [record(fresh)])
-    })
-    return entries
-  }
-  const report = await r.attacher.garbageCollect(['old'], { cniGc: false })
-  t.same(report.detachedClaims, [], "the peer's new claim is not detached")
-  t.same(report.deletedCacheEntries, ['ndra.class.net-0-sb4-net1'])
-  t.same(r.cni.ops(), ['del:sb4'], 'no CNI GC while a peer is live')
-})
-
-t.test(
-  'garbageCollect: a legacy record naming a foreign network (cbr0) and foreign cache entries are left alone',
-  async t => {
-    const p = pod('sb1', 'u1')
-    const legacy = { ...plan(0), networkConfig: { ...plan(0).networkConfig, name: 'cbr0' } }
-    const r = rig([claim('legacy', [legacy], [record(p)])], {})
-    const config = new TextEncoder().encode(JSON.stringify(legacy.networkConfig))
-    const entry = (containerId: string, uid: string) => ({
-      containerId,
-      ifName: 'eth0',
-      networkName: 'cbr0',
-      netns: '',
-      config,
-      cniArgs: [[CLAIM_UID_CNI_ARG, uid]] as [string, string][],
-      capabilityArgs: {},
-    })
-    // One entry of the cluster network that carries our marker for an unknown claim (forged by a
-    // tenant's cniArgs before NDRA_* keys were refused), one for the legacy claim itself.
-    r.cni.cache = [entry('pod-a', 'lost'), entry('sb1', 'legacy')]
-    const report = await r.attacher.garbageCollect(['legacy'])
-    t.same(report.deletedCacheEntries, [], 'no foreign cache entry DELeted')
-    t.same(report.errors, [])
-    t.same(r.cni.ops(), [], 'no DEL and no GC on the cbr0 network')
-    t.equal(r.store.claim('legacy')?.attachments.length, 1, 'the legacy record is kept')
-  },
-)
-
-t.test('garbageCollect: detaching a legacy record still uses its recorded network', async t => {
-  const p = pod('sb1', 'u1')
-  const legacy = { ...plan(0), networkConfig: { ...plan(0).networkConfig, name: 'blue' } }
-  const r = rig([claim('legacy', [legacy], [record(p)])], {})
-  const report = await r.attacher.garbageCollect([])
-  t.same(report.detachedClaims, ['legacy'])
-  t.same(r.cni.ops(), ['del:sb1'])
-  t.equal(r.cni.calls[0]?.network, 'blue', 'DEL ran with the recorded (underived) name')
-})
-
-t.test('metadata files are rewritten before the reply, from the stored record', async t => {
-  const seen: string[] = []
+t.test('metadata files are rewritten before the reply, from the ledger record', async t => {
   const cases: readonly { name: string; fail?: boolean; syncFails?: boolean; want: string[] }[] = [
     { name: 'attached', want: ['attached'] },
     { name: 'failed ADD', fail: true, want: ['failed'] },
     { name: 'a failing rewrite does not fail the attach', syncFails: true, want: ['attached'] },
   ]
   for (const c of cases) {
-    seen.length = 0
+    const seen: string[] = []
     let replied = false
-    const r = rig([claim()], { c1: pod('sb1', 'u1') }, undefined, {
+    const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') }, undefined, {
       sync: async rec => {
         t.notOk(replied, `${c.name}: before the reply`)
         seen.push(...rec.attachments.map(a => a.phase))
@@ -712,6 +376,11 @@ t.test('metadata files are rewritten before the reply, from the stored record', 
     replied = true
     t.equal(reply.ok, !c.fail, c.name)
     t.same(seen, c.want, c.name)
+    t.same(
+      r.ledger.claim(UID)?.attachments.map(a => a.phase),
+      c.want,
+      `${c.name}: the file saw what the ledger holds`,
+    )
   }
 })
 
@@ -720,14 +389,14 @@ t.test('two shares of one shared device in one claim: separate ADDs, records and
   // `<device>.<shareID>`): each share finds its own plan, gets its own record, and detach DELs both.
   const A = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
   const B = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
-  const share = (i: number, shareID: string): AttachmentPlan => ({
+  const share = (i: number, shareID: string): ReturnType<typeof plan> => ({
     ...plan(i),
     device: 'host-ndra-shared0',
     hostInterface: 'ndra-shared0',
     shareID,
   })
   const p = pod('sb1', 'u1')
-  const r = rig([claim(UID, [share(0, A), share(1, B)])], { c1: p })
+  const r = await rig(t, [claim(UID, [share(0, A), share(1, B)])], { c1: p })
   const a = await r.attacher.attach(req('c1', `host-ndra-shared0.${A}`), signal)
   const b = await r.attacher.attach(req('c1', `host-ndra-shared0.${B}`), signal)
   t.ok(a.ok && b.ok, `${a.message} ${b.message}`)
@@ -736,7 +405,7 @@ t.test('two shares of one shared device in one claim: separate ADDs, records and
     ['add:net-0:net1', 'add:net-1:net2'],
   )
   t.same(
-    (r.store.claim(UID)?.attachments ?? []).map(x => [x.device, x.shareID, x.ifName]),
+    (r.ledger.claim(UID)?.attachments ?? []).map(x => [x.device, x.shareID, x.ifName]),
     [
       ['host-ndra-shared0', A, 'net1'],
       ['host-ndra-shared0', B, 'net2'],
@@ -747,10 +416,10 @@ t.test('two shares of one shared device in one claim: separate ADDs, records and
   t.equal(r.cni.calls.length, 2, 'a repeated share is answered from its record')
   const bare = await r.attacher.attach(req('c1', 'host-ndra-shared0'), signal)
   t.equal(bare.ok, false, 'the bare device name matches no share')
-  await r.attacher.detachClaim(UID)
+  await r.detacher.detachClaim(UID)
   t.same(
     r.cni.calls.slice(2).map(c => `${c.op}:${c.network}`),
     ['del:net-1', 'del:net-0'],
   )
-  t.same(r.store.claim(UID)?.attachments, [])
+  t.same(r.ledger.claim(UID)?.attachments, [])
 })

@@ -1,36 +1,24 @@
 // Invariants: every claim of a batch is answered; prepare is idempotent (a recorded claim is answered
 // from the state, its missing CDI spec re-written, the API not read again); the record is written
 // before the spec; a claim is never prepared twice at once; unprepare of an unknown claim succeeds.
+// The claim records are the real ClaimLedger on a temporary directory.
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { KeyedLock } from '../../../src/util/keyed-lock.js'
-import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
 import { ClaimMetadata } from '../../../src/driver/claim-metadata.js'
 import { PrepareService } from '../../../src/driver/prepare-service.js'
 import { DeviceMetadataFiles } from '../../../src/metadata/device-metadata.js'
 import { silentLogger } from '../../../src/logger.js'
-import {
-  FakeClaimReader,
-  FakeDetacher,
-  FakePlanner,
-  FakeSpecs,
-  FakeStore,
-} from '../../fakes/prepare-fakes.js'
+import { ClaimLedger } from '../../../src/state/claim-ledger.js'
+import { FakeClaimReader, FakeDetacher, FakePlanner, FakeSpecs } from '../../fakes/prepare-fakes.js'
+import { macvlanPlan } from '../../lib/ledger-seed.js'
 
-const plan = (device: string, request = 'net'): AttachmentPlan => ({
-  request,
-  pool: 'node-1',
-  device,
-  networkConfig: { cniVersion: '1.0.0', name: 'n', plugins: [{ type: 'macvlan' }] },
-  ifName: 'net1',
-  capabilityArgs: {},
-  cniArgs: [],
-})
+const plan = macvlanPlan
 const claim = (ns: string, name: string, uid: string) => ({
   metadata: { namespace: ns, name, uid },
 })
 
-function setup() {
+async function setup(t: Test) {
   const reader = new FakeClaimReader({
     'default/a': claim('default', 'a', 'uid-a'),
     'default/b': claim('default', 'b', 'uid-b'),
@@ -43,29 +31,35 @@ function setup() {
     'uid-bad':
       'type "host-device" is not allowed by the network-dra policy; use one of: macvlan, bridge',
   })
-  const store = new FakeStore()
+  const dir = t.testdir()
+  const ledger = await ClaimLedger.open({ dir, now: () => new Date('2026-01-01T00:00:00Z') })
+  t.teardown(() => ledger.close())
   const specs = new FakeSpecs()
   const detacher = new FakeDetacher()
   const counts: number[] = []
   const svc = new PrepareService({
     reader,
     planner,
-    store,
+    ledger,
     specs,
     detacher,
     claimLocks: new KeyedLock(),
     concurrency: 2,
     logger: silentLogger(),
     observer: { onError: () => undefined, onPreparedCount: n => counts.push(n) },
-    now: () => new Date('2026-01-01T00:00:00Z'),
   })
-  return { reader, planner, store, specs, detacher, svc, counts }
+  return { reader, planner, dir, ledger, specs, detacher, svc, counts }
+}
+/** The claims in the state file, as another instance reads them. */
+async function onDisk(dir: string) {
+  const peer = await ClaimLedger.open({ dir })
+  return peer.claims()
 }
 const ref = (name: string, uid: string) => ({ namespace: 'default', name, uid })
 const signal = () => new AbortController().signal
 
 t.test('prepare answers every claim, with per-claim errors', async t => {
-  const { svc, store, specs, counts } = setup()
+  const { svc, dir, specs, counts } = await setup(t)
   const res = await svc.prepare(
     [
       ref('a', 'uid-a'),
@@ -91,9 +85,11 @@ t.test('prepare answers every claim, with per-claim errors', async t => {
   t.match(res.get('uid-bad'), { error: /host-device.*not allowed/ })
   t.match(res.get('uid-m'), { error: /network-dra: resourceclaims "missing" not found/ })
   t.match(res.get('uid-old'), { error: /was deleted and re-created/ })
-  t.same(Object.keys(store.claims).sort(), ['uid-a', 'uid-b'])
+  const claims = await onDisk(dir)
+  t.same(Object.keys(claims).sort(), ['uid-a', 'uid-b'])
   t.same([...specs.files].sort(), ['uid-a', 'uid-b'])
-  t.same(store.claims['uid-a']?.cdiDeviceIds, ['network-dra.dev/net=uid-a-attachment-0'])
+  t.same(claims['uid-a']?.cdiDeviceIds, ['network-dra.dev/net=uid-a-attachment-0'])
+  t.equal(claims['uid-a']?.preparedAt, '2026-01-01T00:00:00.000Z')
   t.same(counts, [2])
 })
 
@@ -102,7 +98,7 @@ t.test('shares of a shared device: shareId to the kubelet, one CDI device per sh
   // kubelet hears each share's id (NodePrepareResources v1 Device.share_id).
   const A = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
   const B = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
-  const { svc, planner, specs } = setup()
+  const { svc, planner, specs } = await setup(t)
   planner.byUid['uid-a'] = [
     { ...plan('host-ndra-shared0', 'x'), shareID: A },
     { ...plan('host-ndra-shared0', 'y'), shareID: B },
@@ -130,7 +126,7 @@ t.test('shares of a shared device: shareId to the kubelet, one CDI device per sh
 })
 
 t.test('prepare is idempotent and re-writes a missing spec without reading the API', async t => {
-  const { svc, reader, specs } = setup()
+  const { svc, reader, specs } = await setup(t)
   const first = await svc.prepare([ref('a', 'uid-a')], signal())
   specs.files.clear() // a reboot empties /var/run/cdi
   const second = await svc.prepare([ref('a', 'uid-a')], signal())
@@ -141,19 +137,19 @@ t.test('prepare is idempotent and re-writes a missing spec without reading the A
 })
 
 t.test('the same claim twice in one batch is prepared once', async t => {
-  const { svc, reader, store } = setup()
+  const { svc, reader, specs } = await setup(t)
   const res = await svc.prepare([ref('a', 'uid-a'), ref('a', 'uid-a')], signal())
   t.equal(res.size, 1)
   t.same(reader.gets, ['default/a'])
-  t.equal(store.updates, 1)
+  t.same(specs.writes, ['uid-a'])
 })
 
 t.test('a record exists before its spec is written', async t => {
-  const { svc, store, specs } = setup()
+  const { svc, dir, specs } = await setup(t)
   const orig = specs.write.bind(specs)
   let recordedFirst = false
   specs.write = async (uid, devices) => {
-    recordedFirst = store.claims[uid] !== undefined
+    recordedFirst = (await onDisk(dir))[uid] !== undefined
     return orig(uid, devices)
   }
   await svc.prepare([ref('a', 'uid-a')], signal())
@@ -161,7 +157,7 @@ t.test('a record exists before its spec is written', async t => {
 })
 
 t.test('an aborted call answers with an error per claim', async t => {
-  const { svc } = setup()
+  const { svc } = await setup(t)
   const ac = new AbortController()
   ac.abort(new Error('kubelet deadline'))
   const res = await svc.prepare([ref('a', 'uid-a')], ac.signal)
@@ -169,34 +165,57 @@ t.test('an aborted call answers with an error per claim', async t => {
 })
 
 t.test('unprepare', async t => {
-  const { svc, store, specs, detacher } = setup()
+  const { svc, dir, specs, detacher } = await setup(t)
   await svc.prepare([ref('a', 'uid-a')], signal())
   const res = await svc.unprepare([ref('a', 'uid-a'), ref('never', 'uid-never')], signal())
   t.same(res.get('uid-a'), {})
   t.same(res.get('uid-never'), {})
   t.same(detacher.detached, ['uid-a'])
   t.same(specs.removes.sort(), ['uid-a', 'uid-never'])
-  t.same(store.claims, {})
+  t.same(await onDisk(dir), {})
   t.same(await svc.unprepare([ref('a', 'uid-a')], signal()), new Map([['uid-a', {}]]))
 })
 
 t.test('a failed detach keeps the record so the kubelet retries', async t => {
-  const { svc, store, detacher } = setup()
+  const { svc, dir, detacher } = await setup(t)
   await svc.prepare([ref('a', 'uid-a')], signal())
   detacher.fail = new Error('plugin type="macvlan" failed (delete): boom')
   const res = await svc.unprepare([ref('a', 'uid-a')], signal())
   t.match(res.get('uid-a'), { error: /failed \(delete\): boom/ })
-  t.ok(store.claims['uid-a'])
+  t.ok((await onDisk(dir))['uid-a'])
+})
+
+// Invariant (rolling update): a claim another instance prepared since our last read is answered
+// from the shared file, not prepared again; one it unprepared is not detached again here.
+t.test('prepare and unprepare re-read what another instance recorded', async t => {
+  const { svc, dir, reader, specs, detacher } = await setup(t)
+  const peer = await ClaimLedger.open({ dir })
+  await peer.prepared({
+    uid: 'uid-a',
+    namespace: 'default',
+    name: 'a',
+    plans: [plan('attachment-0')],
+    cdiDeviceIds: ['network-dra.dev/net=uid-a-attachment-0'],
+  })
+  const res = await svc.prepare([ref('a', 'uid-a')], signal())
+  t.match(res.get('uid-a'), { devices: [{ deviceName: 'attachment-0' }] })
+  t.same(reader.gets, [], 'no API read: answered from the record')
+  t.same(specs.writes, ['uid-a'], 'its missing spec written')
+  await peer.dropped('uid-a')
+  t.same(await svc.unprepare([ref('a', 'uid-a')], signal()), new Map([['uid-a', {}]]))
+  t.same(detacher.detached, [], 'nothing left to detach')
 })
 
 t.test('device metadata: file before spec, mount in the spec, removed at unprepare', async t => {
-  const root = t.testdir()
+  const dir = t.testdir({ metadata: {}, state: {} })
+  const root = join(dir, 'metadata')
   const files = new DeviceMetadataFiles({
     root,
     driverName: 'network-dra.dev',
     versions: ['v1beta1', 'v1alpha1'],
   })
-  const store = new FakeStore()
+  const ledger = await ClaimLedger.open({ dir: join(dir, 'state') })
+  t.teardown(() => ledger.close())
   const specs = new FakeSpecs()
   const svc = new PrepareService({
     reader: new FakeClaimReader({
@@ -212,7 +231,7 @@ t.test('device metadata: file before spec, mount in the spec, removed at unprepa
     planner: new FakePlanner({
       'uid-t': [{ ...plan('attachment-0', 'nic'), requestRef: 'nic/macvlan' }],
     }),
-    store,
+    ledger,
     specs,
     detacher: new FakeDetacher(),
     claimLocks: new KeyedLock(),
@@ -245,7 +264,11 @@ t.test('device metadata: file before spec, mount in the spec, removed at unprepa
       ],
     },
   ])
-  t.equal(store.claims['uid-t']?.podClaimName, 'net')
+  t.equal(
+    (await onDisk(join(dir, 'state')))['uid-t']?.podClaimName,
+    'net',
+    'recorded by the ledger',
+  )
   t.match(await files.read(claimRef, 'nic'), /"name": "nic\/macvlan"/)
   await svc.unprepare([ref('pod-x-net-1', 'uid-t')], signal())
   t.equal(await files.read(claimRef, 'nic'), undefined, 'removed at unprepare')

@@ -1,7 +1,7 @@
 // Invariants: recovery re-writes missing specs of prepared claims, removes specs no claim owns,
 // runs CNI GC with exactly the prepared claims as the valid set, and keeps going past failures.
 import t from 'tap'
-import type { ClaimRecord, PluginState } from '../../../src/state/state-types.js'
+import type { ClaimRecord } from '../../../src/state/state-types.js'
 import { ClaimMetadata } from '../../../src/driver/claim-metadata.js'
 import { recover, sweepOrphanSpecs } from '../../../src/driver/recovery.js'
 import { DeviceMetadataFiles, firstStreamObject } from '../../../src/metadata/device-metadata.js'
@@ -26,18 +26,15 @@ const record = (uid: string): ClaimRecord => ({
   attachments: [],
   preparedAt: '2026-01-01T00:00:00Z',
 })
-const state = (uids: string[]): PluginState => ({
-  apiVersion: 'network-dra.state/v1',
-  kind: 'PluginState',
-  claims: Object.fromEntries(uids.map(u => [u, record(u)])),
-})
+const state = (uids: string[]): Record<string, ClaimRecord> =>
+  Object.fromEntries(uids.map(u => [u, record(u)]))
 
 t.test('recovery table', async t => {
   const files = new Set(['a', 'orphan', 'bad-orphan'])
   const written: string[] = []
   let gcValid: string[] = []
   const report = await recover({
-    state: async () => state(['a', 'b', 'c']),
+    claims: async () => state(['a', 'b', 'c']),
     specs: {
       exists: async uid => files.has(uid),
       write: async (uid, devices) => {
@@ -78,7 +75,7 @@ t.test('recovery table', async t => {
 
 t.test('a failing listing or GC is reported, not thrown', async t => {
   const report = await recover({
-    state: async () => state([]),
+    claims: async () => state([]),
     specs: {
       exists: async () => true,
       write: async () => [],
@@ -99,7 +96,7 @@ t.test('a claim prepared by a live peer meanwhile keeps its spec; CNI GC off', a
   let reads = 0
   let gcOpts: { cniGc?: boolean } | undefined
   const report = await recover({
-    state: async () => {
+    claims: async () => {
       reads++
       // First read: only 'a'. The peer then prepares 'late' (record, then spec).
       if (reads === 1) {
@@ -134,7 +131,7 @@ t.test('a claim prepared by a live peer meanwhile keeps its spec; CNI GC off', a
 t.test('without a live peer CNI GC runs', async t => {
   let gcOpts: { cniGc?: boolean } | undefined
   const report = await recover({
-    state: async () => state([]),
+    claims: async () => state([]),
     specs: {
       exists: async () => true,
       write: async () => [],
@@ -159,7 +156,7 @@ t.test('without a live peer CNI GC runs', async t => {
 t.test('sweepOrphanSpecs', async t => {
   const files = new Set(['held', 'orphan', 'stuck'])
   const r = await sweepOrphanSpecs({
-    state: async () => state(['held']),
+    claims: async () => state(['held']),
     specs: {
       listClaimUids: async () => [...files],
       remove: async uid => {
@@ -201,11 +198,7 @@ t.test('recovery re-creates a missing metadata file with the recorded network da
   }
   let mounted: unknown
   await recover({
-    state: async () => ({
-      apiVersion: 'network-dra.state/v1',
-      kind: 'PluginState',
-      claims: { m: rec },
-    }),
+    claims: async () => ({ m: rec }),
     specs: {
       exists: async () => false,
       write: async (_uid, devices) => {

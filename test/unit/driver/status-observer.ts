@@ -1,16 +1,20 @@
 // Invariant: each allocated device's claim status follows its latest attachment record (Pending
 // with none, NetworkAttachFailed when failed, NetworkReady with networkData when attached); a
 // failed attach also posts a pod Warning when the pod is known; a status write failure is logged,
-// never thrown; an unknown claim writes nothing.
-import t from 'tap'
-import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
+// never thrown; an unknown claim writes nothing. The claim records are the real ClaimLedger on a
+// temporary directory.
+import t, { type Test } from 'tap'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { StatusObserver, deviceStatuses } from '../../../src/driver/status-observer.js'
 import { silentLogger } from '../../../src/logger.js'
+import { ClaimLedger } from '../../../src/state/claim-ledger.js'
 import type { AttachmentRecord, ClaimRecord } from '../../../src/state/state-types.js'
 import type { DeviceStatus } from '../../../src/status/claim-status.js'
+import { macvlanPlan, seedClaim } from '../../lib/ledger-seed.js'
 
-const plan = (device: string): AttachmentPlan =>
-  ({ request: 'net', pool: 'node-1', device, ifName: 'net1' }) as unknown as AttachmentPlan
+const plan = macvlanPlan
 
 const att = (over: Partial<AttachmentRecord>): AttachmentRecord => ({
   sandboxId: 'sb1',
@@ -79,12 +83,13 @@ t.test('deviceStatuses', async t => {
   t.equal(ready?.networkData?.interfaceName, 'net1')
 })
 
+/** A real ledger (and a peer instance on the same file) holding `claims`. */
 t.test('deviceStatuses: shares of one device are separate entries keyed by shareID', async t => {
-  // Invariant: two shares of a shared host link (same request name across claims, or two requests
-  // of one claim) never take each other's attachment; each status entry carries its shareID.
+  // Invariant: two shares of a shared host link never take each other's attachment; each status
+  // entry carries its shareID, an exclusive device's entry none.
   const shareA = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
   const shareB = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
-  const shared = (shareID: string): AttachmentPlan => ({ ...plan('host-ndra-shared0'), shareID })
+  const shared = (shareID: string) => ({ ...plan('host-ndra-shared0'), shareID })
   const rec: ClaimRecord = {
     ...record([att({ device: 'host-ndra-shared0', shareID: shareB })]),
     plans: [shared(shareA), shared(shareB)],
@@ -96,8 +101,27 @@ t.test('deviceStatuses: shares of one device are separate entries keyed by share
   t.notOk(plain && 'shareID' in plain, 'no shareID key for an exclusive device')
 })
 
-function observer(
-  claims: Record<string, ClaimRecord>,
+async function ledgers(t: Test, claims: readonly ClaimRecord[]) {
+  const dir = await mkdtemp(join(tmpdir(), 'ndra-status-'))
+  const ledger = await ClaimLedger.open({ dir })
+  const peer = await ClaimLedger.open({ dir })
+  t.teardown(async () => {
+    await ledger.close()
+    await peer.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  for (const c of claims) await seedClaim(ledger, c)
+  return { ledger, peer }
+}
+
+/** The attachment `a` of claim u1, recorded by `ledger` (`prepared` keeps the existing claim). */
+function recordAttached(ledger: ClaimLedger, a: AttachmentRecord): Promise<void> {
+  return seedClaim(ledger, record([a]))
+}
+
+async function observer(
+  t: Test,
+  claims: readonly ClaimRecord[],
   writeFails = false,
   reconcileAnswer: (uid: string) => Promise<'unchanged' | 'written' | 'gone'> = async () =>
     'unchanged',
@@ -110,11 +134,9 @@ function observer(
   logger.warn = (o: unknown) => {
     warnings.push(o)
   }
+  const { ledger } = await ledgers(t, claims)
   const obs = new StatusObserver({
-    claims: {
-      claim: uid => claims[uid],
-      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
-    },
+    claims: ledger,
     writer: {
       write: async (ref, devices) => {
         if (writeFails) throw new Error('apiserver down')
@@ -145,16 +167,14 @@ const base = {
 const pod = { sandboxId: 'sb1', podUid: 'pu1', podName: 'p1', podNamespace: 'ns' }
 
 t.test('onAttached writes the claim status', async t => {
-  const { obs, writes, events } = observer({ u1: record([att({})]) })
+  const { obs, writes, events } = await observer(t, [record([att({})])])
   await obs.onAttached({ ...base, pod, ifName: 'net1', result: {}, interfaceName: 'net1', ips: [] })
   t.match(writes, [{ ref: { namespace: 'ns', name: 'c1', uid: 'u1' }, devices: [{ ready: true }] }])
   t.same(events, [])
 })
 
 t.test('onAttachFailed writes status and posts a pod event only for a known pod', async t => {
-  const { obs, writes, events } = observer({
-    u1: record([failed()]),
-  })
+  const { obs, writes, events } = await observer(t, [record([failed()])])
   await obs.onAttachFailed({ ...base, pod, code: 'NDRA_CNI_PLUGIN', message: 'boom' })
   await obs.onAttachFailed({ ...base, code: 'NDRA_POD_RESOLVE', message: 'no pod' })
   t.equal(writes.length, 2)
@@ -167,7 +187,7 @@ t.test('onAttachFailed writes status and posts a pod event only for a known pod'
 })
 
 t.test('a failed status write is logged, not thrown; an unknown claim writes nothing', async t => {
-  const failing = observer({ u1: record([]) }, true)
+  const failing = await observer(t, [record([])], true)
   await failing.obs.onAttached({
     ...base,
     pod,
@@ -177,7 +197,7 @@ t.test('a failed status write is logged, not thrown; an unknown claim writes not
     ips: [],
   })
   t.match(failing.warnings, [{ claimUID: 'u1', err: 'apiserver down' }])
-  const unknown = observer({})
+  const unknown = await observer(t, [])
   await unknown.obs.onAttached({
     ...base,
     pod,
@@ -196,13 +216,10 @@ t.test('drain waits for pending writes, bounded', async t => {
   const gate = new Promise<void>(r => {
     release = r
   })
-  const claims = { u1: record([att({})]) }
+  const { ledger } = await ledgers(t, [record([att({})])])
   const writes: string[] = []
   const obs = new StatusObserver({
-    claims: {
-      claim: uid => claims[uid as 'u1'],
-      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
-    },
+    claims: ledger,
     writer: {
       write: async ref => {
         await gate
@@ -225,13 +242,13 @@ t.test('drain waits for pending writes, bounded', async t => {
 // Invariant: reconcile passes every held claim with the status its record says to the writer and
 // counts the outcomes; a vanished claim (404) is "gone", other failures are logged and counted.
 t.test('reconcile: every held claim, outcomes counted', async t => {
-  const claims = {
-    u1: record([att({})]),
-    u2: { ...record([]), uid: 'u2', name: 'c2' },
-    u3: { ...record([]), uid: 'u3', name: 'c3' },
-    u4: { ...record([]), uid: 'u4', name: 'c4' },
-  }
-  const { obs, reconciles, warnings } = observer(claims, false, async uid => {
+  const claims = [
+    record([att({})]),
+    { ...record([]), uid: 'u2', name: 'c2' },
+    { ...record([]), uid: 'u3', name: 'c3' },
+    { ...record([]), uid: 'u4', name: 'c4' },
+  ]
+  const { obs, reconciles, warnings } = await observer(t, claims, false, async uid => {
     if (uid === 'u2') return 'written'
     if (uid === 'u3') throw Object.assign(new Error('not found'), { code: 404 })
     if (uid === 'u4') throw new Error('apiserver down')
@@ -248,20 +265,22 @@ t.test('reconcile: every held claim, outcomes counted', async t => {
 // Invariant: writes of one claim run one at a time and each reads the record when it runs, so the
 // last write carries the latest record even if an earlier one was slow.
 t.test('writes of one claim are serialised and use the latest record', async t => {
-  const claims: Record<string, ClaimRecord> = { u1: record([]) }
+  const { ledger } = await ledgers(t, [record([])])
   const seen: string[] = []
   let active = 0
   let maxActive = 0
+  let calls = 0
+  let release: () => void = () => undefined
+  const gate = new Promise<void>(r => {
+    release = r
+  })
   const obs = new StatusObserver({
-    claims: {
-      claim: uid => claims[uid],
-      refresh: async () => ({ apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }),
-    },
+    claims: ledger,
     writer: {
       write: async (_ref, devices) => {
         active++
         maxActive = Math.max(maxActive, active)
-        await new Promise(r => setTimeout(r, 10))
+        if (calls++ === 0) await gate
         seen.push(devices[0]?.reason ?? '')
         active--
       },
@@ -272,30 +291,29 @@ t.test('writes of one claim are serialised and use the latest record', async t =
   })
   const ev = { ...base, pod, ifName: 'net1', result: {}, interfaceName: 'net1', ips: [] }
   const first = obs.onAttached(ev)
-  claims['u1'] = record([att({})])
   const second = obs.onAttached(ev)
+  await new Promise(r => setTimeout(r, 10))
+  // The first write is slow; the attachment is recorded while the second waits its turn.
+  await recordAttached(ledger, att({}))
+  release()
   await Promise.all([first, second])
   t.equal(maxActive, 1)
-  t.same(seen, ['NetworkReady', 'NetworkReady'], 'both read the record when they ran')
+  t.same(seen, ['Pending', 'NetworkReady'], 'the queued write read the record when it ran')
 })
 
 // Invariant (overlap with another instance): the wanted status is derived after the claim was
 // read, from the state re-read then, so an attachment the other instance recorded (and whose
 // status it may already have written) is never overwritten with the older Pending state.
 t.test('reconcile derives the status from the state re-read after the claim read', async t => {
-  const claims: Record<string, ClaimRecord> = { u1: record([]) }
+  const { ledger, peer } = await ledgers(t, [record([])])
   const seen: (readonly DeviceStatus[] | undefined)[] = []
   const obs = new StatusObserver({
-    claims: {
-      claim: uid => claims[uid],
-      refresh: async () => {
-        claims['u1'] = record([att({})])
-        return { apiVersion: 'network-dra.state/v1', kind: 'PluginState', claims }
-      },
-    },
+    claims: ledger,
     writer: {
       write: async () => undefined,
       reconcile: async (_ref, want) => {
+        // The other instance records the attachment after our claim read, before the derive.
+        await recordAttached(peer, att({}))
         seen.push(await want())
         return 'written'
       },

@@ -2,13 +2,15 @@
 // kubelet's health timeout never expires) and at once when published devices or links change it;
 // a pass probes at most maxProbesPerPass namespaces (round robin) with at most `concurrency` at a
 // time; wake() runs a pass no sooner than minGapMs after the previous one; stop() ends everything.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { DeviceHealthMonitor } from '../../../src/health/device-health-monitor.js'
 import type { NetnsView } from '../../../src/health/device-health.js'
 import type { NetnsInterfaceReader } from '../../../src/health/netns-interfaces.js'
 import { silentLogger } from '../../../src/logger.js'
+import { ClaimLedger } from '../../../src/state/claim-ledger.js'
 import type { AttachmentRecord, ClaimRecord } from '../../../src/state/state-types.js'
 import { FakeClock, settle } from '../../fakes/kube-clock.js'
+import { seedClaim } from '../../lib/ledger-seed.js'
 
 const att = (i: number): AttachmentRecord => ({
   sandboxId: `sb${i}`,
@@ -24,31 +26,34 @@ const att = (i: number): AttachmentRecord => ({
   updatedAt: '2026-01-01T00:00:00Z',
 })
 
-const claims = (n: number): Record<string, ClaimRecord> =>
-  Object.fromEntries(
-    Array.from({ length: n }, (_, i) => [
-      `u${i}`,
+const claims = (n: number): ClaimRecord[] =>
+  Array.from({ length: n }, (_, i): ClaimRecord => ({
+    uid: `u${i}`,
+    namespace: 'ns',
+    name: `c${i}`,
+    plans: [
       {
-        uid: `u${i}`,
-        namespace: 'ns',
-        name: `c${i}`,
-        plans: [
-          {
-            request: 'net',
-            pool: 'node-1',
-            device: `attachment-${i}`,
-            ifName: 'net1',
-            networkConfig: {},
-            capabilityArgs: {},
-            cniArgs: [],
-          },
-        ],
-        cdiDeviceIds: [],
-        attachments: [att(i)],
-        preparedAt: '2026-01-01T00:00:00Z',
+        request: 'net',
+        pool: 'node-1',
+        device: `attachment-${i}`,
+        ifName: 'net1',
+        networkConfig: {},
+        capabilityArgs: {},
+        cniArgs: [],
       },
-    ]),
-  )
+    ],
+    cdiDeviceIds: [],
+    attachments: [att(i)],
+    preparedAt: '2026-01-01T00:00:00Z',
+  }))
+
+/** A real claim ledger in a temporary directory holding `n` attached claims. */
+async function ledgerWith(t: Test, n: number): Promise<ClaimLedger> {
+  const ledger = await ClaimLedger.open({ dir: t.testdir() })
+  t.teardown(() => ledger.close())
+  for (const c of claims(n)) await seedClaim(ledger, c)
+  return ledger
+}
 
 class FakeReader implements NetnsInterfaceReader {
   readonly reads: string[] = []
@@ -68,13 +73,17 @@ class FakeReader implements NetnsInterfaceReader {
   }
 }
 
-const setup = (n: number, over: { maxProbesPerPass?: number; concurrency?: number } = {}) => {
+const setup = async (
+  t: Test,
+  n: number,
+  over: { maxProbesPerPass?: number; concurrency?: number } = {},
+) => {
   const clock = new FakeClock()
   const reader = new FakeReader()
-  let state = { claims: claims(n) }
+  const ledger = await ledgerWith(t, n)
   const m = new DeviceHealthMonitor({
     pool: 'node-1',
-    claims: { snapshot: () => state },
+    claims: ledger,
     reader,
     clock,
     logger: silentLogger(),
@@ -90,14 +99,12 @@ const setup = (n: number, over: { maxProbesPerPass?: number; concurrency?: numbe
     reader,
     m,
     heard,
-    setClaims: (c: Record<string, ClaimRecord>) => {
-      state = { claims: c }
-    },
+    ledger,
   }
 }
 
 t.test('reports after every pass and on device changes', async t => {
-  const { clock, reader, m, heard } = setup(1)
+  const { clock, reader, m, heard } = await setup(t, 1)
   await m.start()
   t.same(heard, [['attachment-0:HEALTHY']], 'first pass reported')
   await clock.advance(10_000)
@@ -123,7 +130,7 @@ t.test('reports after every pass and on device changes', async t => {
 })
 
 t.test('per-pass cap with round robin, bounded concurrency', async t => {
-  const { clock, reader, m } = setup(5, { maxProbesPerPass: 2, concurrency: 2 })
+  const { clock, reader, m } = await setup(t, 5, { maxProbesPerPass: 2, concurrency: 2 })
   await m.start()
   await clock.advance(10_000)
   await clock.advance(10_000)
@@ -140,7 +147,7 @@ t.test('per-pass cap with round robin, bounded concurrency', async t => {
 })
 
 t.test('wake respects the minimum gap and coalesces', async t => {
-  const { clock, reader, m, setClaims } = setup(1)
+  const { clock, reader, m, ledger } = await setup(t, 1)
   await m.start()
   t.equal(reader.reads.length, 1)
   m.wake()
@@ -149,7 +156,7 @@ t.test('wake respects the minimum gap and coalesces', async t => {
   t.equal(reader.reads.length, 1, 'not before minGapMs')
   await clock.advance(600)
   t.equal(reader.reads.length, 2, 'one pass for two wakes')
-  setClaims({})
+  await ledger.dropped('u0')
   await clock.advance(10_000)
   t.equal(reader.reads.length, 2, 'no attachments, nothing probed')
   t.same(m.current(), [], 'released claims leave the list')
@@ -159,7 +166,7 @@ t.test('wake respects the minimum gap and coalesces', async t => {
 t.test(
   'a pass asked for during a pass runs right after it; listener errors are contained',
   async t => {
-    const { m, reader, heard } = setup(1)
+    const { m, reader, heard } = await setup(t, 1)
     m.subscribe(() => {
       throw new Error('listener broke')
     })
@@ -173,17 +180,11 @@ t.test(
   },
 )
 
-t.test('unreadable claims read as none; reader throws become errors', async t => {
+t.test('reader throws become errors', async t => {
   const clock = new FakeClock()
-  let fail = true
   const m = new DeviceHealthMonitor({
     pool: 'node-1',
-    claims: {
-      snapshot: () => {
-        if (fail) throw new Error('store closed')
-        return { claims: claims(1) }
-      },
-    },
+    claims: await ledgerWith(t, 1),
     reader: { read: () => Promise.reject(new Error('boom')) },
     clock,
     logger: silentLogger(),
@@ -193,9 +194,6 @@ t.test('unreadable claims read as none; reader throws become errors', async t =>
     concurrency: 1,
   })
   await m.start()
-  t.same(m.current(), [])
-  fail = false
-  await clock.advance(10_000)
   t.same(
     m.current().map(d => [d.device, d.health, d.message]),
     [['attachment-0', 'UNKNOWN', 'cannot look into the network namespace of pod ns/p0: boom']],

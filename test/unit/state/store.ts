@@ -9,7 +9,12 @@ import { mkdir, rm, readFile, readdir, stat, utimes, writeFile } from 'node:fs/p
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { lock } from 'proper-lockfile'
-import { STATE_LOCK_NAME, STATE_FILE_NAME, StateStore } from '../../../src/state/store.js'
+import {
+  STATE_LOCK_NAME,
+  STATE_FILE_NAME,
+  StateStore,
+  type StateUpdateTimings,
+} from '../../../src/state/store.js'
 import { attachmentRecord, claimRecord } from './fixtures/records.js'
 
 const childScript = fileURLToPath(new URL('./fixtures/store-writer.ts', import.meta.url))
@@ -317,4 +322,37 @@ t.test("refresh picks up another instance's writes", async t => {
   t.equal(a.claim('u1'), undefined)
   await a.close()
   await b.close()
+})
+
+t.test('the observer gets each completed update phase by phase', async t => {
+  // Invariant: queue time is the wait behind this instance's earlier updates, lock time the wait
+  // for another holder of the file lock; an update whose callback throws is not observed.
+  const dir = t.testdir()
+  const seen: StateUpdateTimings[] = []
+  const s = await StateStore.open({ dir, observer: { observeUpdate: x => seen.push(x) } })
+  const release = await lock(join(dir, STATE_FILE_NAME), {
+    lockfilePath: join(dir, STATE_LOCK_NAME),
+    realpath: false,
+  })
+  const first = s.update(c => {
+    c.u1 = claimRecord('u1')
+  })
+  const second = s.update(c => {
+    c.u2 = claimRecord('u2')
+  })
+  const failing = s.update(() => {
+    throw new Error('abort')
+  })
+  await new Promise(r => setTimeout(r, 200))
+  await release()
+  await Promise.all([first, second, t.rejects(failing, { message: 'abort' })])
+  t.equal(seen.length, 2)
+  const [a, b] = seen
+  t.ok(a && a.lock >= 0.15 && a.queue < 0.05, `first waited for the lock: ${JSON.stringify(a)}`)
+  t.ok(b && b.queue >= 0.15 && b.lock < 0.15, `second waited in the queue: ${JSON.stringify(b)}`)
+  for (const x of seen) {
+    t.ok(x.write > 0, 'write phase timed')
+    t.ok(Math.abs(x.total - (x.queue + x.lock + x.write)) < 0.05, 'total covers the phases')
+  }
+  await s.close()
 })
