@@ -8,6 +8,8 @@ import { isAbsolute } from 'node:path'
 import { Command, Option } from 'commander'
 import { InvalidConfigError } from './errors.js'
 import type { LogLevel } from './logger.js'
+import { METADATA_VERSIONS, type MetadataVersion } from './metadata/device-metadata.js'
+import { parseSharedHostLinks, type SharedLinkRule } from './slices/shared-host-links.js'
 
 /** The validated, frozen daemon configuration. */
 export interface Config {
@@ -35,6 +37,16 @@ export interface Config {
   readonly attachmentSlots: number
   /** Empty means no host-interface devices are published. */
   readonly hostInterfaces: string
+  /**
+   * Effect of the `<driver>/link-down` taint (KEP-5055) on a host-interface device whose link is
+   * down; `off` = no taint.
+   */
+  readonly hostLinkDownTaint: 'NoSchedule' | 'NoExecute' | 'off'
+  /**
+   * Host links published as one shareable device each (KEP-5075), with their capacity in children;
+   * empty = none. A link matching a rule is published only as its shared device.
+   */
+  readonly sharedHostLinks: readonly SharedLinkRule[]
   /** Empty means the built-in policy. */
   readonly policyFile: string
   /** `host:port` for /metrics, /healthz, /readyz; empty disables the HTTP server. */
@@ -45,6 +57,11 @@ export interface Config {
   readonly statusResyncSeconds: number
   readonly logLevel: LogLevel
   readonly prepareConcurrency: number
+  /**
+   * KEP-5304 DeviceMetadata versions written into each claim request's metadata file, newest
+   * first; empty = the feature is off. Files live in `<stateDir>/dra-device-metadata`.
+   */
+  readonly deviceMetadataVersions: readonly MetadataVersion[]
 }
 
 interface OptionSpec {
@@ -159,6 +176,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'regular expression of host link names to publish as devices; empty = none',
   },
   {
+    flag: 'host-link-down-taint',
+    env: 'HOST_LINK_DOWN_TAINT',
+    def: 'NoSchedule',
+    help: 'effect of the <driver>/link-down taint on a host-interface device whose link is down: NoSchedule (no new allocations), NoExecute (also evicts pods using it) or off',
+  },
+  {
+    flag: 'shared-host-links',
+    env: 'SHARED_HOST_LINKS',
+    def: '',
+    help: 'host links shared by consumable capacity (KEP-5075), a JSON list of {"pattern": "<regular expression of link names>", "capacity": <children per link>}: each matching link is ONE device that up to <capacity> claims get a macvlan/ipvlan/vlan child of (instead of an exclusive host-interface device); empty = none. Where the apiserver drops allowMultipleAllocations (DRAConsumableCapacity off, 1.35) they are published as exclusive host-interface devices',
+  },
+  {
     flag: 'policy-file',
     env: 'POLICY_FILE',
     def: '',
@@ -188,6 +217,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'PREPARE_CONCURRENCY',
     def: '4',
     help: 'claims of one NodePrepareResources batch prepared at once (1..64)',
+  },
+  {
+    flag: 'device-metadata',
+    env: 'DEVICE_METADATA',
+    def: METADATA_VERSIONS.join(','),
+    help: `KEP-5304 device metadata files in containers: DeviceMetadata versions to write, newest first (${METADATA_VERSIONS.join(', ')}), or "off"`,
   },
 ]
 
@@ -272,6 +307,14 @@ export function loadConfig(
       problems.push(`--host-interfaces: "${hostInterfaces}" is not a valid regular expression`)
     }
   }
+  const shared = parseSharedHostLinks(get('shared-host-links'))
+  problems.push(...shared.problems.map(p => `--shared-host-links: ${p}`))
+  const hostLinkDownTaint = get('host-link-down-taint') as Config['hostLinkDownTaint']
+  if (!['NoSchedule', 'NoExecute', 'off'].includes(hostLinkDownTaint)) {
+    problems.push(
+      `--host-link-down-taint: "${hostLinkDownTaint}" must be NoSchedule, NoExecute or off`,
+    )
+  }
   const httpAddress = get('http-address')
   if (
     httpAddress !== '' &&
@@ -286,6 +329,20 @@ export function loadConfig(
     problems.push(`--log-level: "${logLevel}" must be one of ${LOG_LEVELS.join(', ')}`)
   }
   const hookTimeoutSeconds = int('hook-timeout', 5, 300)
+  const metadataRaw = get('device-metadata').trim()
+  const deviceMetadataVersions: MetadataVersion[] = []
+  if (metadataRaw !== 'off') {
+    const known: readonly string[] = METADATA_VERSIONS
+    for (const v of metadataRaw.split(',').map(s => s.trim())) {
+      if (!known.includes(v) || deviceMetadataVersions.includes(v as MetadataVersion)) {
+        problems.push(
+          `--device-metadata: "${metadataRaw}" must be "off" or a list of distinct versions from ${METADATA_VERSIONS.join(', ')}`,
+        )
+        break
+      }
+      deviceMetadataVersions.push(v as MetadataVersion)
+    }
+  }
 
   const config: Config = {
     driverName,
@@ -305,12 +362,15 @@ export function loadConfig(
     cniHostRoot: abs('cni-host-root'),
     attachmentSlots: int('attachment-slots', 1, 4096),
     hostInterfaces,
+    hostLinkDownTaint,
+    sharedHostLinks: shared.rules,
     policyFile: abs('policy-file', true),
     httpAddress,
     healthSocket: abs('health-socket', true),
     statusResyncSeconds: int('status-resync', 0, 86400),
     logLevel,
     prepareConcurrency: int('prepare-concurrency', 1, 64),
+    deviceMetadataVersions,
   }
   if (config.cniPluginTimeoutSeconds >= hookTimeoutSeconds) {
     problems.push(

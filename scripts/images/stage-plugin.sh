@@ -4,7 +4,8 @@
 #   build/image/app/     dist/src (compiled daemon), proto/, package.json, package-lock.json and the
 #                        production node_modules (npm ci --omit=dev --ignore-scripts)
 #   build/image/rootfs/  /opt/network-dra/bin/network-dra-hook (the single-executable hook),
-#                        /usr/bin/ip (host-link inventory) and
+#                        /usr/bin/ip (host-link inventory, link events), /usr/bin/nsenter
+#                        (device health: interfaces inside pod namespaces) and
 #                        /usr/bin/chroot with the shared libraries they need beyond the ones the
 #                        Node base image already carries (the plugin runs the node's CNI plugins
 #                        through `chroot <host root mount> <plugin>`, CNI_HOST_ROOT)
@@ -12,7 +13,7 @@
 #
 # Environment: HOOK_BINARY (default dist/hook/network-dra-hook), NDRA_NODE_BIN (the node whose
 # libraries the base image carries, default the pinned Node.js of scripts/install/node.sh),
-# CHROOT / IP_BIN (default: chroot / ip found in PATH).
+# CHROOT / IP_BIN / NSENTER (default: chroot / ip / nsenter found in PATH).
 set -euo pipefail
 
 NDRA_LOG_TAG=stage-plugin
@@ -23,6 +24,7 @@ node_bin="${NDRA_NODE_BIN:-$(ndra_node_bindir)/node}"
 hook="${HOOK_BINARY:-$root/dist/hook/network-dra-hook}"
 chroot_bin="${CHROOT:-$(command -v chroot || true)}"
 ip_bin="${IP_BIN:-$(command -v ip || true)}"
+nsenter_bin="${NSENTER:-$(command -v nsenter || true)}"
 out="$root/build/image"
 
 [[ -f $root/dist/src/main.js ]] || die "dist/src/main.js missing: run 'npm run build' first"
@@ -30,6 +32,7 @@ out="$root/build/image"
 [[ -x $node_bin ]] || die "node binary $node_bin missing (run scripts/install/node.sh or set NDRA_NODE_BIN)"
 [[ -n $chroot_bin && -x $chroot_bin ]] || die "chroot not found (coreutils, or set CHROOT)"
 [[ -n $ip_bin && -x $ip_bin ]] || die "ip not found (apt-get install iproute2, or set IP_BIN)"
+[[ -n $nsenter_bin && -x $nsenter_bin ]] || die "nsenter not found (util-linux, or set NSENTER)"
 
 # ldd_paths BIN : absolute paths of the shared objects BIN loads (and the loader).
 ldd_paths() {
@@ -63,10 +66,11 @@ log "rootfs: hook executable"
 install -m 0755 "$hook" "$out/rootfs/opt/network-dra/bin/network-dra-hook"
 
 # Helper binaries the daemon runs, with the libraries the Node base image lacks: chroot (the node's
-# CNI plugins run inside the node's root filesystem, CNI_HOST_ROOT) and ip (host-link inventory).
+# CNI plugins run inside the node's root filesystem, CNI_HOST_ROOT), ip (host-link inventory and
+# `ip monitor link`) and nsenter (device health looks into pod network namespaces).
 declare -A in_base=()
 while read -r lib; do in_base["$(basename "$lib")"]=1; done < <(ldd_paths "$node_bin")
-for bin in "$chroot_bin" "$ip_bin"; do
+for bin in "$chroot_bin" "$ip_bin" "$nsenter_bin"; do
   log "rootfs: $bin and the libraries the Node base image lacks"
   install -m 0755 "$bin" "$out/rootfs/usr/bin/$(basename "$bin")"
   while read -r lib; do

@@ -17,7 +17,9 @@
  * met the leftover of an ADD whose instance was killed before recording it: after the undo DEL it
  * is retried once. A successful one is recorded `attached` BEFORE the reply (so unprepare always
  * finds what to DEL; a claim unprepared meanwhile gets its ADD undone), then the observer (claim
- * status, Events) is notified without delaying the reply.
+ * status, Events) is notified without delaying the reply. With KEP-5304 device metadata on, the
+ * claim's metadata files are rewritten from the ledger's record after every recorded outcome and
+ * before the reply (runc starts the container right after the hook).
  *
  * Operations on one (claim, request) are serialised with the keyed mutex shared with the detacher
  * (RequestLocks); different claims run in parallel. During a rolling update two instances share the
@@ -31,7 +33,7 @@ import type { CniResult, RuntimeConf } from '../cni/runtime.js'
 import { networkDataFromResult } from '../cni/result.js'
 import type { AttachmentTarget, ClaimLedger } from '../state/claim-ledger.js'
 import type { AttachmentRecord, ClaimRecord, PodIdentity } from '../state/state-types.js'
-import type { AttachmentPlan } from './attachment-plan.js'
+import { allocationKey, sameAllocation, type AttachmentPlan } from './attachment-plan.js'
 import {
   replyLine,
   type AttachHandler,
@@ -55,6 +57,14 @@ export interface AttachPodResolver {
   resolve(state: OciState): Promise<ResolvedPod>
 }
 
+/**
+ * Rewrites the claim's KEP-5304 metadata files from its record. Awaited before the reply: runc
+ * starts the container right after the hook, and the app must find its addresses already there.
+ */
+export interface AttachMetadataSync {
+  sync(record: ClaimRecord): Promise<void>
+}
+
 /** Options of {@link Attacher}. */
 export interface AttacherOptions {
   /** The claim records; re-read before every attach. */
@@ -66,6 +76,8 @@ export interface AttacherOptions {
   locks: RequestLocks
   logger: Logger
   observer?: AttachObserver
+  /** KEP-5304 metadata files; absent when the feature is off. */
+  metadata?: AttachMetadataSync
   metrics?: Pick<AttachMetrics, 'observeAttach'>
   /** Monotonic milliseconds (latency) — injected for tests. */
   nowMs?: () => number
@@ -84,6 +96,7 @@ export class Attacher implements AttachHandler {
   readonly #probe: NetnsProbe
   readonly #log: Logger
   readonly #observer: AttachObserver | undefined
+  readonly #metadata: AttachMetadataSync | undefined
   readonly #metrics: Pick<AttachMetrics, 'observeAttach'> | undefined
   readonly #nowMs: () => number
   readonly #locks: RequestLocks
@@ -95,6 +108,7 @@ export class Attacher implements AttachHandler {
     this.#probe = opts.probe
     this.#log = opts.logger
     this.#observer = opts.observer
+    this.#metadata = opts.metadata
     this.#metrics = opts.metrics
     this.#locks = opts.locks
     this.#nowMs = opts.nowMs ?? (() => performance.now())
@@ -161,9 +175,7 @@ export class Attacher implements AttachHandler {
       name: pod.podName,
       sandboxId: pod.sandboxId,
     })
-    const existing = claim.attachments.find(
-      a => a.request === plan.request && a.device === plan.device,
-    )
+    const existing = claim.attachments.find(a => sameAllocation(a, plan))
     let outcome: AttachOutcome = 'added'
     if (existing?.phase === 'attached') {
       if (existing.sandboxId === pod.sandboxId) {
@@ -219,6 +231,7 @@ export class Attacher implements AttachHandler {
       )
     }
     log.info({ ifName: plan.ifName, netns: pod.netns }, 'attached')
+    await this.#syncMetadata(claim.uid, log)
     const data = networkDataFromResult(result, plan.ifName)
     this.#notify('onAttached', {
       claimUid: claim.uid,
@@ -307,6 +320,21 @@ export class Attacher implements AttachHandler {
     } catch (storeErr: unknown) {
       log.error({ err: errorMessage(storeErr) }, 'cannot record the attach failure')
     }
+    await this.#syncMetadata(claimUid, log)
+  }
+
+  /**
+   * Rewrite the metadata files from the ledger's record. A failure is logged, not thrown: the
+   * interface is up and the claim status still tells the truth; the file keeps its last content.
+   */
+  async #syncMetadata(claimUid: string, log: Logger): Promise<void> {
+    const record = this.#metadata ? this.#ledger.claim(claimUid) : undefined
+    if (!this.#metadata || !record) return
+    try {
+      await this.#metadata.sync(record)
+    } catch (err: unknown) {
+      log.warn({ err: errorMessage(err) }, 'could not rewrite the device metadata file')
+    }
   }
 
   #findPlan(
@@ -321,7 +349,8 @@ export class Attacher implements AttachHandler {
         `claim ${claimUid} is not prepared on this node (no record in the plugin state)`,
       )
     }
-    const plan = claim.plans.find(p => p.request === request && p.device === device)
+    // `device` is the allocation key (attachment-plan.ts): the device, plus `.<shareID>` for a share.
+    const plan = claim.plans.find(p => p.request === request && allocationKey(p) === device)
     if (!plan) {
       throw new DriverError(
         'NDRA_CLAIM_NOT_PREPARED',
@@ -362,6 +391,7 @@ function attachmentTarget(
     ...podIdentity(pod),
     request: plan.request,
     device: plan.device,
+    ...(plan.shareID !== undefined ? { shareID: plan.shareID } : {}),
     ifName: plan.ifName,
     netns: pod.netns,
     netnsId: pod.netnsId,

@@ -8,6 +8,11 @@
 export interface AttachmentPlan {
   /** Request name in the claim (main request; `req/sub` is stored as `req`). */
   readonly request: string
+  /**
+   * The `<request>/<subrequest>` reference of the allocation result when the request used a
+   * prioritized list (`firstAvailable`); absent otherwise.
+   */
+  readonly requestRef?: string
   /** Allocated device identity (pool = node name). */
   readonly pool: string
   readonly device: string
@@ -21,4 +26,31 @@ export interface AttachmentPlan {
   readonly cniArgs: readonly (readonly [string, string])[]
   /** Host interface allocated with this device, when the device is a host NIC. */
   readonly hostInterface?: string
+  /**
+   * The allocation's share of a device that allows multiple allocations (a shared host link,
+   * KEP-5075); absent for exclusive devices. Part of the allocation's identity: one claim may hold
+   * several shares of one device, each its own child interface.
+   */
+  readonly shareID?: string
+}
+
+/** What identifies one allocation of a claim: request, device and share. */
+export interface AllocationIdentity {
+  readonly request: string
+  readonly device: string
+  readonly shareID?: string | undefined
+}
+
+/** Same allocation (records and plans of one claim are matched by this). */
+export function sameAllocation(a: AllocationIdentity, b: AllocationIdentity): boolean {
+  return a.request === b.request && a.device === b.device && a.shareID === b.shareID
+}
+
+/**
+ * The device part of CDI device names and of the hook's `--device` argument: the device name, plus
+ * `.<shareID>` for a share. Device names are DNS labels and share IDs UUIDs, so neither contains a
+ * dot and the key splits back unambiguously; both are valid CDI name characters.
+ */
+export function allocationKey(a: Pick<AllocationIdentity, 'device' | 'shareID'>): string {
+  return a.shareID === undefined ? a.device : `${a.device}.${a.shareID}`
 }

@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js'
 import type { ClaimLedger } from '../state/claim-ledger.js'
 import type { AttachmentRecord } from '../state/state-types.js'
 import type { AttachMetrics } from './attach-events.js'
+import { sameAllocation } from './attachment-plan.js'
 import type { NetnsProbe } from './attach-netns-probe.js'
 import { delAttachment, type AttachCni } from './attachment-cni.js'
 import { replyLine } from './hook-server.js'
@@ -77,8 +78,7 @@ export class Detacher {
       namespace: claim.namespace,
       name: claim.name,
     })
-    const order = (a: AttachmentRecord): number =>
-      claim.plans.findIndex(p => p.request === a.request && p.device === a.device)
+    const order = (a: AttachmentRecord): number => claim.plans.findIndex(p => sameAllocation(p, a))
     const ordered = [...claim.attachments].sort((a, b) => order(b) - order(a))
     const failures: unknown[] = []
     const done: AttachmentRecord[] = []

@@ -1,14 +1,15 @@
 /**
  * Writes and removes the per-claim CDI spec files that make the container runtime run our
  * `createRuntime` hook. One file per claim, named from the claim UID, so a repeated prepare
- * overwrites and an unprepare after a crash finds the same file; every write is atomic because
+ * overwrites and an unprepare after a crash finds the same file; a device may also carry the bind
+ * mount of its KEP-5304 metadata file (a typeless mount, so the computed cdiVersion is unchanged); every write is atomic because
  * runtimes re-read the directory at any moment.
  */
 import { mkdir, readdir, stat } from 'node:fs/promises'
 import { isAbsolute, join } from 'node:path'
 import { DriverError } from '../errors.js'
 import { isErrno, removeFileDurable, writeFileAtomic } from '../fs/write-file-atomic.js'
-import type { CdiDevice, CdiHook, CdiSpec } from './cdi-spec.js'
+import type { CdiContainerEdits, CdiDevice, CdiHook, CdiMount, CdiSpec } from './cdi-spec.js'
 import { assertCdiName, cdiNameProblem } from './cdi-names.js'
 import { minimumCdiVersion } from './minimum-cdi-version.js'
 
@@ -52,6 +53,8 @@ export interface CdiSpecWriterOptions {
 export interface CdiDeviceRequest {
   readonly device: string
   readonly request: string
+  /** Bind mounts the device adds besides the hook (the KEP-5304 metadata file). */
+  readonly mounts?: readonly CdiMount[]
 }
 
 /** Writer of per-claim CDI specs; options are validated eagerly so a bad flag fails at start-up. */
@@ -123,7 +126,12 @@ export class CdiSpecWriter {
           `claim ${claimUid}: device "${d.device}" has no request name`,
         )
       }
-      return { name, containerEdits: { hooks: [this.#hook(claimUid, d)] } }
+      const hooks = [this.#hook(claimUid, d)]
+      const edits: CdiContainerEdits =
+        d.mounts !== undefined && d.mounts.length > 0
+          ? { mounts: d.mounts.map(m => ({ ...m })), hooks }
+          : { hooks }
+      return { name, containerEdits: edits }
     })
     const content = { cdiVersion: '', kind: this.kind(), devices: cdiDevices }
     return { ...content, cdiVersion: minimumCdiVersion(content) }

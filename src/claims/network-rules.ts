@@ -59,6 +59,11 @@ export interface RawNetworkContext {
   readonly path: string
   /** The host interface allocated with the device, if the device is a host NIC. */
   readonly hostInterface?: string | undefined
+  /**
+   * The host interface is a shared link (the allocation has a shareID, KEP-5075): other claims
+   * hold children of it, so it may only be a parent (`master`), never moved by host-device.
+   */
+  readonly sharedLink?: boolean | undefined
   /** Where addresses must lie. */
   readonly bounds: AddressBounds
 }
@@ -130,7 +135,15 @@ function pluginProblems(
       problem('host-flag', `${at}.type`, `plugin "${String(type)}" changes the node's firewall`),
     )
   } else if (type === HOST_DEVICE_TYPE) {
-    if (ctx.hostInterface === undefined) {
+    if (ctx.hostInterface !== undefined && ctx.sharedLink === true) {
+      out.push(
+        problem(
+          'parent-link',
+          `${at}.type`,
+          `host-device would move the shared host link "${ctx.hostInterface}" away from the other claims using it; use macvlan, ipvlan or vlan (a child of the link)`,
+        ),
+      )
+    } else if (ctx.hostInterface === undefined) {
       out.push(
         problem(
           'plugin-type',

@@ -207,7 +207,12 @@ function draftFor(
   if (source === 'claim') {
     const bounds = policyBounds(policy)
     policyErrors.push(
-      ...rawNetworkProblems(merged.network, policy, { path, hostInterface: hostIf, bounds }),
+      ...rawNetworkProblems(merged.network, policy, {
+        path,
+        hostInterface: hostIf,
+        sharedLink: r.shareID !== undefined,
+        bounds,
+      }),
     )
     for (const e of side.claimEntries) {
       if (e.config.ips !== undefined) {
@@ -237,7 +242,7 @@ function draftFor(
   }
   if (hostIf !== undefined) {
     // Claim networks: the pinning rules (network-rules.ts) already report every misuse.
-    const inj = injectHostInterface(network, hostIf, path)
+    const inj = injectHostInterface(network, hostIf, path, r.shareID !== undefined)
     if (source === 'class') configErrors.push(...inj)
   }
   if (devicesOfRequest > 1) {
@@ -275,8 +280,17 @@ function adminNetworkProblems(network: NetworkConfList, path: string): PolicyPro
   return out
 }
 
-/** Point macvlan/ipvlan/vlan (`master`) and host-device (`device`) at the allocated interface. */
-function injectHostInterface(network: NetworkConfList, hostIf: string, path: string): string[] {
+/**
+ * Point macvlan/ipvlan/vlan (`master`) and host-device (`device`) at the allocated interface. A
+ * shared link (`shared`: the allocation has a shareID) is only ever a parent: host-device would
+ * move it out from under the other claims' children.
+ */
+function injectHostInterface(
+  network: NetworkConfList,
+  hostIf: string,
+  path: string,
+  shared: boolean,
+): string[] {
   const problems: string[] = []
   let used = false
   for (const [i, p] of network.plugins.entries()) {
@@ -291,6 +305,11 @@ function injectHostInterface(network: NetworkConfList, hostIf: string, path: str
           `${at}.master is ${JSON.stringify(plugin['master'])} but the allocated host interface is "${hostIf}"; remove "master" to use the allocated one`,
         )
       }
+    } else if (type === HOST_DEVICE_TYPE && shared) {
+      used = true
+      problems.push(
+        `${at}: host-device would move the shared host link "${hostIf}" away from the other claims using it; use macvlan, ipvlan or vlan`,
+      )
     } else if (type === HOST_DEVICE_TYPE) {
       used = true
       const set = HOST_DEVICE_SELECTORS.filter(k => plugin[k] !== undefined)
@@ -366,6 +385,7 @@ function toPlan(d: Draft, ifName: string): AttachmentPlan {
     .map(([k, v]) => [k, v] as const)
   const plan: AttachmentPlan = {
     request: mainRequestName(d.result.request),
+    ...(d.result.request.includes('/') ? { requestRef: d.result.request } : {}),
     pool: d.result.pool,
     device: d.result.device,
     networkConfig: d.network as unknown as Readonly<Record<string, unknown>>,
@@ -373,6 +393,7 @@ function toPlan(d: Draft, ifName: string): AttachmentPlan {
     capabilityArgs,
     cniArgs,
     ...(d.hostIf !== undefined ? { hostInterface: d.hostIf } : {}),
+    ...(d.result.shareID !== undefined ? { shareID: d.result.shareID } : {}),
   }
   return plan
 }

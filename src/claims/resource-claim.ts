@@ -48,6 +48,7 @@ export interface ResourceClaimV1 {
         readonly name?: string | undefined
         readonly namespace?: string | undefined
         readonly uid?: string | undefined
+        readonly annotations?: Readonly<Record<string, string>> | undefined
         readonly generation?: number | undefined
       }
     | undefined

@@ -11,7 +11,8 @@
  *  3. start the hook server, so containers of already-prepared claims can attach again. During a
  *     rolling update this takes the hook socket path over from the old instance: new hook calls
  *     come here, the old instance finishes the calls it already accepted;
- *  4. take the first host-link inventory (when host interfaces are published);
+ *  4. take the first host-link inventory (when host interfaces are published; then re-read on every
+ *     `ip monitor link` event, with a slow resync) and start the device health monitor;
  *  5. start the kubelet plugin: DRA socket first, then the registration socket (per-instance names
  *     with the pod UID: the kubelet keeps both instances and prefers the newest);
  *  6. start publishing ResourceSlices (re-created whenever the kubelet wipes them);
@@ -28,7 +29,8 @@
  *     it over), in-flight attaches finish, then their results are recorded in the state file;
  *  4. drain pending claim-status writes and pod events, including the one that follows the last
  *     hook reply (what does not finish in time is re-derived by the next instance's reconcile);
- *  5. stop the slice publisher and the inventory (slices stay; the next instance takes them over);
+ *  5. stop the slice publisher, the inventory, the link monitor and the device health monitor
+ *     (slices stay; the next instance takes them over);
  *  6. stop the HTTP server and close the state store (waits for queued writes).
  * What a second instance takes over: the hook socket (step 3 of its start), the kubelet's calls
  * (step 5), slice publishing, and every claim's status through its start-up reconcile.
@@ -47,6 +49,8 @@ import { HookServer } from '../attach/hook-server.js'
 import { KeyedLock } from '../util/keyed-lock.js'
 import { PodResolver } from '../attach/pod-resolver.js'
 import { CdiSpecWriter } from '../cdi/spec-writer.js'
+import { DeviceMetadataFiles, METADATA_HOST_SUBDIR } from '../metadata/device-metadata.js'
+import { ClaimMetadata } from './claim-metadata.js'
 import { DEFAULT_POLICY, loadPolicyFile, type Policy } from '../claims/policy.js'
 import { cniExecForHostRoot } from '../cni/host-root-exec.js'
 import { PluginVersions } from '../cni/plugin-versions.js'
@@ -54,6 +58,9 @@ import { CniRuntime } from '../cni/runtime.js'
 import type { Config } from '../config.js'
 import { HostLinkInventory } from '../inventory/host-links.js'
 import { HostLinkWatcher } from '../inventory/host-link-watcher.js'
+import { LinkMonitor, nodeLineSpawner } from '../inventory/link-monitor.js'
+import { DeviceHealthMonitor } from '../health/device-health-monitor.js'
+import { NsenterInterfaceReader } from '../health/netns-interfaces.js'
 import { KubeClaimReader } from '../kube/claim-reader.js'
 import { makeApiClient } from '../kube/api-clients.js'
 import { KubePodReader } from '../kube/pod-reader.js'
@@ -66,7 +73,7 @@ import { MeasuredExec } from '../observability/measured-exec.js'
 import { MeasuredStatusClient } from '../observability/measured-status-client.js'
 import type { Metrics } from '../observability/metrics.js'
 import { systemClock } from '../slices/clock.js'
-import { hostInterfaceIndex, poolDevices } from '../slices/device-builder.js'
+import { hostInterfaceIndex, linkDownTaintKey, poolDevices } from '../slices/device-builder.js'
 import { kubeSliceClient } from '../slices/kube-slice-client.js'
 import { SlicePublisher } from '../slices/slice-publisher.js'
 import { ClaimLedger } from '../state/claim-ledger.js'
@@ -98,8 +105,17 @@ export const SHUTDOWN_BUDGET_MS = 25_000
 const PLUGIN_DRAIN_MS = 10_000
 /** Longest a plugin may take to answer VERSION at prepare (its answer is cached per binary). */
 const VERSION_TIMEOUT_MS = 5_000
-/** Host-link inventory poll interval. */
-const HOST_LINK_POLL_MS = 10_000
+/** Host-link inventory resync (link changes arrive as `ip monitor link` events in between). */
+const HOST_LINK_RESYNC_MS = 60_000
+/** Device health pass period: every attached pod namespace is looked into (within the per-pass
+ * cap) and the list is re-sent to the kubelet. */
+const HEALTH_INTERVAL_MS = 10_000
+/** Validity the kubelet gives each health report: three periods, so one slow pass is harmless. */
+const HEALTH_TIMEOUT_SECONDS = 30
+/** Bounds of one health pass: namespaces probed (round robin beyond), probes at a time, gap. */
+const HEALTH_MAX_PROBES_PER_PASS = 32
+const HEALTH_CONCURRENCY = 2
+const HEALTH_MIN_GAP_MS = 2_000
 
 function attachMetrics(m: Metrics): AttachMetrics {
   return {
@@ -130,6 +146,8 @@ export class Driver {
   #plugin: KubeletPlugin | undefined
   #publisher: SlicePublisher | undefined
   #watcher: HostLinkWatcher | undefined
+  #linkMonitor: LinkMonitor | undefined
+  #health: DeviceHealthMonitor | undefined
   #http: HttpServer | undefined
   #observer: StatusObserver | undefined
   #resyncTimer: NodeJS.Timeout | undefined
@@ -183,6 +201,16 @@ export class Driver {
       events,
       logger,
     })
+    const metadata =
+      c.deviceMetadataVersions.length === 0
+        ? undefined
+        : new ClaimMetadata(
+            new DeviceMetadataFiles({
+              root: join(c.stateDir, METADATA_HOST_SUBDIR),
+              driverName: c.driverName,
+              versions: c.deviceMetadataVersions,
+            }),
+          )
     const probe = new FsNetnsProbe()
     // One keyed mutex per (claim, request) for attach and detach.
     const locks = new RequestLocks()
@@ -194,6 +222,7 @@ export class Driver {
       locks,
       logger: logger.child({ component: 'attacher' }),
       observer,
+      ...(metadata ? { metadata } : {}),
       metrics: attachMetrics(metrics),
     })
     const detacher = new Detacher({
@@ -233,6 +262,7 @@ export class Driver {
         if (peers.length > 0) logger.info({ peers }, 'another plugin instance is live on this node')
         return peers.length > 0
       },
+      ...(metadata ? { metadata } : {}),
     })
     metrics.preparedClaims.set(Object.keys(ledger.claims()).length)
 
@@ -251,27 +281,70 @@ export class Driver {
       logger: logger.child({ component: 'slices' }),
     })
     this.#publisher = publisher
+    const health = new DeviceHealthMonitor({
+      pool: c.nodeName,
+      claims: ledger,
+      reader: new NsenterInterfaceReader({ runner: execaRunner, probe }),
+      clock: systemClock,
+      logger: logger.child({ component: 'device-health' }),
+      intervalMs: HEALTH_INTERVAL_MS,
+      minGapMs: HEALTH_MIN_GAP_MS,
+      maxProbesPerPass: HEALTH_MAX_PROBES_PER_PASS,
+      concurrency: HEALTH_CONCURRENCY,
+    })
+    this.#health = health
     let hostIfaces = new Map<string, string>()
     const publish = (links: Parameters<typeof poolDevices>[1]): void => {
       hostIfaces = hostInterfaceIndex(links)
-      const devices = poolDevices(c.attachmentSlots, links)
+      const devices = poolDevices(
+        c.attachmentSlots,
+        links,
+        c.hostLinkDownTaint === 'off'
+          ? undefined
+          : { key: linkDownTaintKey(c.driverName), effect: c.hostLinkDownTaint },
+        c.sharedHostLinks,
+      )
       metrics.publishedDevices.set(devices.length)
       publisher.setDevices(devices)
+      health.setDevices(
+        devices.map(d => d.name),
+        links,
+      )
     }
     publish([])
-    if (c.hostInterfaces !== '') {
-      this.#watcher = new HostLinkWatcher({
-        source: new HostLinkInventory({
-          runner: execaRunner,
-          nameFilter: new RegExp(c.hostInterfaces),
-        }),
-        clock: systemClock,
-        logger: logger.child({ component: 'host-links' }),
-        intervalMs: HOST_LINK_POLL_MS,
-        onChange: publish,
-      })
-      await this.#watcher.start()
-    }
+    // Exclusive host interfaces and shared host links come from the same inventory.
+    const linkFilters = [
+      ...(c.hostInterfaces === '' ? [] : [new RegExp(c.hostInterfaces)]),
+      ...c.sharedHostLinks.map(r => r.pattern),
+    ]
+    const watcher =
+      linkFilters.length === 0
+        ? undefined
+        : new HostLinkWatcher({
+            source: new HostLinkInventory({
+              runner: execaRunner,
+              nameFilter: linkFilters,
+            }),
+            clock: systemClock,
+            logger: logger.child({ component: 'host-links' }),
+            intervalMs: HOST_LINK_RESYNC_MS,
+            onChange: publish,
+          })
+    this.#watcher = watcher
+    // Link events re-read the inventory and re-check attachments (a pod's veth vanishing shows
+    // on the host side too).
+    this.#linkMonitor = new LinkMonitor({
+      spawner: nodeLineSpawner,
+      clock: systemClock,
+      logger: logger.child({ component: 'link-monitor' }),
+      onEvent: () => {
+        watcher?.wake()
+        health.wake()
+      },
+    })
+    this.#linkMonitor.start()
+    await watcher?.start()
+    await health.start()
 
     const preparer = new PrepareService({
       reader: new KubeClaimReader(makeApiClient(kubeConfig, ResourceV1Api)),
@@ -299,6 +372,7 @@ export class Driver {
       claimLocks: new KeyedLock(),
       concurrency: c.prepareConcurrency,
       logger: logger.child({ component: 'prepare' }),
+      ...(metadata ? { metadata } : {}),
       observer: {
         onError: code => {
           metrics.errorsTotal.inc({ code })
@@ -323,6 +397,7 @@ export class Driver {
         metrics.kubeletDraCalls.inc({ api_version: version, method })
       },
       shutdownGraceMs: PLUGIN_DRAIN_MS,
+      resourceHealth: { source: health, timeoutSeconds: HEALTH_TIMEOUT_SECONDS },
     })
     this.#plugin = plugin
     await plugin.start()
@@ -432,7 +507,11 @@ export class Driver {
       }
     })
     await step('slice publisher', () => this.#publisher?.stop())
-    await step('host links', () => this.#watcher?.stop())
+    await step('host links', () => {
+      this.#linkMonitor?.stop()
+      this.#watcher?.stop()
+      this.#health?.stop()
+    })
     await step('http', () => this.#http?.stop())
     await step('state store', () => this.#ledger?.close())
     log.info({ ms: Date.now() - started }, 'network-dra plugin stopped')

@@ -14,7 +14,10 @@
  * unprepared twice at once. Every claim of the request gets a result. Each call first re-reads the
  * ledger: during a rolling update another instance may have prepared or unprepared claims.
  */
-import type { AttachmentPlan } from '../attach/attachment-plan.js'
+import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
+import { podClaimNameOf } from '../metadata/device-metadata.js'
+import { cdiDevicesOf, type ClaimMetadata } from './claim-metadata.js'
+import { allocationKey, type AttachmentPlan } from '../attach/attachment-plan.js'
 import type { KeyedLock } from '../util/keyed-lock.js'
 import type { ResourceClaimV1 } from '../claims/resource-claim.js'
 import { DriverError, errorCode, errorMessage } from '../errors.js'
@@ -44,10 +47,7 @@ export interface PlanSource {
 /** The CDI operations prepare needs. */
 export interface PrepareSpecs {
   deviceId(claimUid: string, device: string): string
-  write(
-    claimUid: string,
-    devices: readonly { device: string; request: string }[],
-  ): Promise<string[]>
+  write(claimUid: string, devices: readonly CdiDeviceRequest[]): Promise<string[]>
   remove(claimUid: string): Promise<void>
   exists(claimUid: string): Promise<boolean>
 }
@@ -79,6 +79,8 @@ export interface PrepareServiceOptions {
   readonly concurrency: number
   readonly logger: Logger
   readonly observer?: PrepareObserver
+  /** KEP-5304 metadata files; absent when the feature is off. */
+  readonly metadata?: ClaimMetadata
 }
 
 /** Run `fn` over `items` with at most `limit` in flight. */
@@ -105,6 +107,7 @@ function devicesOf(record: ClaimRecord): PreparedDevice[] {
     poolName: plan.pool,
     deviceName: plan.device,
     cdiDeviceIds: [record.cdiDeviceIds[i] ?? ''],
+    ...(plan.shareID !== undefined ? { shareId: plan.shareID } : {}),
   }))
 }
 
@@ -172,10 +175,8 @@ export class PrepareService implements ClaimPreparer {
       const existing = this.#o.ledger.claim(ref.uid)
       if (existing) {
         if (!(await this.#o.specs.exists(ref.uid))) {
-          await this.#o.specs.write(
-            ref.uid,
-            existing.plans.map(p => ({ device: p.device, request: p.request })),
-          )
+          await this.#o.metadata?.prepare(existing)
+          await this.#o.specs.write(ref.uid, cdiDevicesOf(existing, this.#o.metadata?.files))
           log.info('re-wrote missing CDI spec of a prepared claim')
         }
         log.debug('claim already prepared; answering from the state')
@@ -198,6 +199,7 @@ export class PrepareService implements ClaimPreparer {
         return { error: planned.error }
       }
       signal.throwIfAborted()
+      const podClaimName = podClaimNameOf(claim.metadata?.annotations)
       // Record first, then the spec: after a crash in between, recovery finds the record and
       // re-writes the missing spec; a spec never exists without a record that owns it.
       const record = await this.#timed('record', () =>
@@ -205,16 +207,17 @@ export class PrepareService implements ClaimPreparer {
           uid: ref.uid,
           namespace: ref.namespace,
           name: ref.name,
+          ...(podClaimName !== undefined ? { podClaimName } : {}),
           plans: planned.plans,
-          cdiDeviceIds: planned.plans.map(p => this.#o.specs.deviceId(ref.uid, p.device)),
+          // One CDI device per allocation: the device, plus `.<shareID>` for a share.
+          cdiDeviceIds: planned.plans.map(p => this.#o.specs.deviceId(ref.uid, allocationKey(p))),
         }),
       )
-      await this.#timed('cdi_spec', () =>
-        this.#o.specs.write(
-          ref.uid,
-          record.plans.map(p => ({ device: p.device, request: p.request })),
-        ),
-      )
+      await this.#timed('cdi_spec', async () => {
+        // The metadata file exists before the spec that mounts it.
+        await this.#o.metadata?.prepare(record)
+        await this.#o.specs.write(ref.uid, cdiDevicesOf(record, this.#o.metadata?.files))
+      })
       log.info({ devices: planned.plans.map(p => p.device) }, 'claim prepared')
       return { devices: devicesOf(record) }
     } catch (err) {
@@ -232,10 +235,14 @@ export class PrepareService implements ClaimPreparer {
       name: ref.name,
     })
     try {
-      if (this.#o.ledger.claim(ref.uid)) {
+      const known = this.#o.ledger.claim(ref.uid)
+      if (known) {
         await this.#o.detacher.detachClaim(ref.uid, signal)
       }
       await this.#o.specs.remove(ref.uid)
+      // The files are keyed by namespace/name: prefer the record's, the kubelet's otherwise.
+      const owner = known ?? ref
+      if (owner.namespace !== '' && owner.name !== '') await this.#o.metadata?.remove(owner)
       await this.#o.ledger.dropped(ref.uid)
       log.info('claim unprepared')
       return {}

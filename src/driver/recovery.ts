@@ -15,16 +15,15 @@
  * from that later read (a claim is recorded before its spec is written), and CNI GC over the whole
  * result cache is skipped while such an instance is live (`peerLive`).
  */
+import type { CdiDeviceRequest } from '../cdi/spec-writer.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { ClaimsView } from '../state/claim-ledger.js'
+import { cdiDevicesOf, type ClaimMetadata } from './claim-metadata.js'
 
 export interface RecoverySpecs {
   exists(claimUid: string): Promise<boolean>
-  write(
-    claimUid: string,
-    devices: readonly { device: string; request: string }[],
-  ): Promise<string[]>
+  write(claimUid: string, devices: readonly CdiDeviceRequest[]): Promise<string[]>
   remove(claimUid: string): Promise<void>
   listClaimUids(): Promise<string[]>
 }
@@ -86,6 +85,8 @@ export async function recover(opts: {
   readonly specs: RecoverySpecs
   readonly gc: RecoveryGc
   readonly logger: Logger
+  /** KEP-5304 metadata files; absent when the feature is off. */
+  readonly metadata?: ClaimMetadata
   /** Whether another instance of the plugin is live on this node; default none. */
   readonly peerLive?: () => Promise<boolean>
 }): Promise<RecoveryReport> {
@@ -96,10 +97,8 @@ export async function recover(opts: {
   for (const record of Object.values(claims)) {
     try {
       if (!(await opts.specs.exists(record.uid))) {
-        await opts.specs.write(
-          record.uid,
-          record.plans.map(p => ({ device: p.device, request: p.request })),
-        )
+        await opts.metadata?.prepare(record)
+        await opts.specs.write(record.uid, cdiDevicesOf(record, opts.metadata?.files))
         specsRewritten.push(record.uid)
       }
     } catch (err) {

@@ -16,6 +16,7 @@
  * always carries the latest record.
  */
 import type { AttachFailedEvent, AttachObserver, AttachedEvent } from '../attach/attach-events.js'
+import { sameAllocation } from '../attach/attachment-plan.js'
 import { networkDataFromResult } from '../cni/result.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -49,9 +50,8 @@ export interface ReconcileReport {
 /** Desired status of every device of a claim, from its record. */
 export function deviceStatuses(record: ClaimRecord): DeviceStatus[] {
   return record.plans.map(plan => {
-    const recs = record.attachments.filter(
-      a => a.request === plan.request && a.device === plan.device,
-    )
+    const recs = record.attachments.filter(a => sameAllocation(a, plan))
+    const share = plan.shareID !== undefined ? { shareID: plan.shareID } : {}
     const latest = recs.reduce<(typeof recs)[number] | undefined>(
       (acc, a) => (acc === undefined || a.updatedAt >= acc.updatedAt ? a : acc),
       undefined,
@@ -60,6 +60,7 @@ export function deviceStatuses(record: ClaimRecord): DeviceStatus[] {
       return {
         pool: plan.pool,
         device: plan.device,
+        ...share,
         ready: false,
         reason: 'Pending',
         message: 'prepared; waiting for a container that references the claim',
@@ -69,6 +70,7 @@ export function deviceStatuses(record: ClaimRecord): DeviceStatus[] {
       return {
         pool: plan.pool,
         device: plan.device,
+        ...share,
         ready: false,
         reason: 'NetworkAttachFailed',
         message: latest.error ?? 'attach failed',
@@ -78,6 +80,7 @@ export function deviceStatuses(record: ClaimRecord): DeviceStatus[] {
     return {
       pool: plan.pool,
       device: plan.device,
+      ...share,
       ready: true,
       reason: 'NetworkReady',
       message: `${latest.ifName} attached to pod ${latest.podNamespace}/${latest.podName}`,

@@ -1,7 +1,8 @@
 /**
- * Polls the host-link inventory and reports when the set of offered links (or any published
+ * Reads the host-link inventory and reports when the set of offered links (or any published
  * attribute) changes, so host-interface devices follow links appearing, vanishing or changing
- * state. Polling (not netlink) keeps it dependency-free; the interval bounds the staleness.
+ * state. Reads happen on `wake()` (a link notification, see link-monitor.ts; bursts coalesce into
+ * one read `wakeDelayMs` later) and every `intervalMs` as a slow resync for anything missed.
  */
 import type { Logger } from '../logger.js'
 import { errorMessage } from '../errors.js'
@@ -19,16 +20,21 @@ export interface HostLinkWatcherOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly intervalMs: number
+  /** Delay between a `wake()` and its read, so a burst of events costs one read (default 100 ms). */
+  readonly wakeDelayMs?: number
   /** Called with the full list after the first poll and after every change. */
   readonly onChange: (links: readonly HostLink[]) => void
 }
 
-/** Periodic poller; `start` polls once at once, `stop` cancels the next poll. */
+/** Event-driven reader with a periodic resync; `start` polls once at once, `stop` cancels. */
 export class HostLinkWatcher {
   readonly #opts: HostLinkWatcherOptions
   #last: string | undefined
   #timer: Timer | undefined
+  #wakeTimer: Timer | undefined
   #running = false
+  #polling: Promise<void> | undefined
+  #again = false
 
   constructor(opts: HostLinkWatcherOptions) {
     this.#opts = opts
@@ -44,11 +50,51 @@ export class HostLinkWatcher {
     this.#running = false
     this.#timer?.cancel()
     this.#timer = undefined
+    this.#wakeTimer?.cancel()
+    this.#wakeTimer = undefined
   }
 
-  /** One poll; reports a change when the serialised list differs from the last one. Errors are
-   * logged and the previous list is kept (a failed `ip` call must not unpublish every NIC). */
-  async poll(): Promise<void> {
+  /** A link changed: read again soon (one read per burst). */
+  wake(): void {
+    if (!this.#running || this.#wakeTimer !== undefined) return
+    this.#wakeTimer = this.#opts.clock.setTimeout(() => {
+      this.#wakeTimer = undefined
+      void this.poll()
+    }, this.#opts.wakeDelayMs ?? 100)
+  }
+
+  /** One read (another one right after it when asked for meanwhile), then the resync timer is
+   * re-armed. Reports a change when the serialised list differs from the last one. */
+  poll(): Promise<void> {
+    if (this.#polling) {
+      this.#again = true
+      return this.#polling
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.#again = false
+        await this.#pollOnce()
+      } while (this.#askedAgain())
+    }
+    this.#polling = run().finally(() => {
+      this.#polling = undefined
+      this.#timer?.cancel()
+      this.#timer = undefined
+      if (this.#running) {
+        this.#timer = this.#opts.clock.setTimeout(() => void this.poll(), this.#opts.intervalMs)
+      }
+    })
+    return this.#polling
+  }
+
+  /** Whether another run was asked for during the last one (and we are still running). */
+  #askedAgain(): boolean {
+    return this.#again && this.#running
+  }
+
+  /** Errors are logged and the previous list is kept (a failed `ip` call must not unpublish every
+   * NIC). */
+  async #pollOnce(): Promise<void> {
     try {
       const links = await this.#opts.source.list()
       const key = JSON.stringify(links)
@@ -58,10 +104,6 @@ export class HostLinkWatcher {
       }
     } catch (err: unknown) {
       this.#opts.logger.warn({ err: errorMessage(err) }, 'host link inventory failed')
-    } finally {
-      if (this.#running) {
-        this.#timer = this.#opts.clock.setTimeout(() => void this.poll(), this.#opts.intervalMs)
-      }
     }
   }
 }

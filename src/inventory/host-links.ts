@@ -27,6 +27,15 @@ export interface HostLink {
   readonly addresses: readonly string[]
 }
 
+/**
+ * Whether a link can carry traffic: operstate `up`, or `unknown` (what virtual links without carrier
+ * detection, e.g. dummy or tun, report while up). Down, lowerlayerdown, dormant, notpresent and
+ * testing are not. The one rule device health and device taints share.
+ */
+export function linkIsUp(link: Pick<HostLink, 'state'>): boolean {
+  return link.state === 'up' || link.state === 'unknown'
+}
+
 /** Runs a command and returns its stdout; throws on a non-zero exit. */
 export interface CommandRunner {
   run(file: string, args: readonly string[]): Promise<string>
@@ -50,8 +59,8 @@ export interface HostLinkInventoryOptions {
   readonly sysfs?: SysfsReader
   /** `/sys/class/net`, overridable for tests. */
   readonly sysClassNet?: string
-  /** Names to offer; undefined offers none. */
-  readonly nameFilter?: RegExp | undefined
+  /** Names to offer (a name matching any of several expressions is offered); undefined offers none. */
+  readonly nameFilter?: RegExp | readonly RegExp[] | undefined
   /** The `ip` binary. */
   readonly ipPath?: string
 }
@@ -78,7 +87,7 @@ interface IpLink {
 /** Lists the host links to publish. */
 export class HostLinkInventory {
   readonly #opts: Required<Omit<HostLinkInventoryOptions, 'nameFilter'>> & {
-    nameFilter: RegExp | undefined
+    nameFilter: readonly RegExp[] | undefined
   }
 
   constructor(opts: HostLinkInventoryOptions) {
@@ -90,7 +99,9 @@ export class HostLinkInventory {
       nameFilter:
         opts.nameFilter === undefined
           ? undefined
-          : new RegExp(opts.nameFilter.source, opts.nameFilter.flags.replace(/[gy]/g, '')),
+          : (opts.nameFilter instanceof RegExp ? [opts.nameFilter] : opts.nameFilter).map(
+              r => new RegExp(r.source, r.flags.replace(/[gy]/g, '')),
+            ),
       ipPath: opts.ipPath ?? 'ip',
     }
   }
@@ -143,9 +154,9 @@ export class HostLinkInventory {
   }
 }
 
-function offered(l: IpLink, filter: RegExp): boolean {
+function offered(l: IpLink, filter: readonly RegExp[]): boolean {
   const name = l.ifname
   if (name === undefined || name === '' || name === 'lo' || l.link_type === 'loopback') return false
   if (l.linkinfo?.info_kind === 'veth' && l.link_netnsid !== undefined) return false
-  return filter.test(name)
+  return filter.some(r => r.test(name))
 }

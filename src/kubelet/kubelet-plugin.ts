@@ -1,6 +1,6 @@
 /**
- * The kubelet plugin as one object: the DRA socket (DRAPlugin v1 + v1beta1 and gRPC health) and the
- * registration socket, started and stopped in the order the Go `kubeletplugin` helper uses.
+ * The kubelet plugin as one object: the DRA socket (DRAPlugin v1 + v1beta1, gRPC health and, when a
+ * device health source is given, DRAResourceHealth v1 + v1alpha1) and the registration socket, started and stopped in the order the Go `kubeletplugin` helper uses.
  *
  * Start-up:
  *  1. compute socket paths and create the plugin data directory;
@@ -9,7 +9,8 @@
  *  3. start the registration server in the kubelet's plugin registry; the kubelet then calls
  *     GetInfo and NotifyRegistrationStatus (see `waitRegistered()`).
  * Shutdown:
- *  1. stop the registration server and remove its socket (the kubelet deregisters us);
+ *  1. stop the registration server and remove its socket (the kubelet deregisters us), end the
+ *     device health streams;
  *  2. refuse new DRA calls, let running ones finish within the grace period, abort the rest;
  *  3. stop the DRA server and remove its socket.
  */
@@ -22,6 +23,7 @@ import { PluginHealth, type HealthProbeResult } from './health.js'
 import { pluginSocketPaths, type PluginSocketPaths } from './plugin-sockets.js'
 import { DRA_SERVICE_VERSIONS, loadKubeletProtos, type KubeletProtos } from './protos.js'
 import { RegistrationServer, type RegistrationStatusView } from './registration-server.js'
+import { ResourceHealthService, type DeviceHealthSource } from './resource-health-service.js'
 import { UnixGrpcServer } from './unix-grpc-server.js'
 
 export interface KubeletPluginOptions {
@@ -49,6 +51,11 @@ export interface KubeletPluginOptions {
   readonly healthWatchIntervalMs?: number
   /** Loaded proto definitions (default: this package's `proto/`). */
   readonly protos?: KubeletProtos
+  /**
+   * Serve and advertise DRAResourceHealth (v1 and v1alpha1) from this source; `timeoutSeconds` is
+   * the validity the kubelet gives each report (longer than the source's reporting period).
+   */
+  readonly resourceHealth?: { readonly source: DeviceHealthSource; readonly timeoutSeconds: number }
 }
 
 /** Registers with the kubelet and serves its DRA calls. */
@@ -63,6 +70,7 @@ export class KubeletPlugin {
   readonly #draServer: UnixGrpcServer
   readonly #registration: RegistrationServer
   readonly #health: PluginHealth | undefined
+  readonly #resourceHealth: ResourceHealthService | undefined
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new'
 
   constructor(opts: KubeletPluginOptions) {
@@ -88,11 +96,29 @@ export class KubeletPlugin {
         this.#dra.implementation(v),
       )
     }
+    const rh = opts.resourceHealth
+    this.#resourceHealth =
+      rh === undefined
+        ? undefined
+        : new ResourceHealthService({
+            source: rh.source,
+            timeoutSeconds: rh.timeoutSeconds,
+            logger: this.#logger.child({ component: 'device-health' }),
+          })
+    if (this.#resourceHealth) {
+      this.#draServer.addService(protos.draHealthV1, this.#resourceHealth.implementation())
+      this.#draServer.addService(protos.draHealthV1alpha1, this.#resourceHealth.implementation())
+    }
     this.#registration = new RegistrationServer({
       socketPath: this.paths.registrationSocket,
       driverName: opts.driverName,
       draEndpoint: this.paths.draSocket,
-      supportedVersions: this.versions.map(v => DRA_SERVICE_VERSIONS[v]),
+      supportedVersions: [
+        ...this.versions.map(v => DRA_SERVICE_VERSIONS[v]),
+        ...(this.#resourceHealth
+          ? [DRA_SERVICE_VERSIONS.healthV1, DRA_SERVICE_VERSIONS.healthV1alpha1]
+          : []),
+      ],
       protos,
       logger: this.#logger,
     })
@@ -148,6 +174,7 @@ export class KubeletPlugin {
     this.#state = 'stopped'
     const grace = this.#opts.shutdownGraceMs ?? 10_000
     await this.#registration.stop()
+    this.#resourceHealth?.close()
     this.#health?.close()
     await this.#dra.shutdown(grace)
     await this.#draServer.stop(1_000)

@@ -1,6 +1,6 @@
 /**
  * Loads the kubelet-facing protobuf definitions (plugin registration, DRA v1/v1beta1, DRA health
- * v1alpha1, grpc.health.v1) from `proto/` at run time with @grpc/proto-loader, once per proto root.
+ * v1/v1alpha1, grpc.health.v1) from `proto/` at run time with @grpc/proto-loader, once per proto root.
  * Every module of the kubelet side takes its service definitions from here so all of them agree on
  * the loader options (camelCase field names, int64 as string, defaults filled, oneof markers).
  */
@@ -25,6 +25,7 @@ export const SERVICE_NAMES = Object.freeze({
   registration: 'pluginregistration.Registration',
   draV1: 'k8s.io.kubelet.pkg.apis.dra.v1.DRAPlugin',
   draV1beta1: 'k8s.io.kubelet.pkg.apis.dra.v1beta1.DRAPlugin',
+  draHealthV1: 'v1.DRAResourceHealth',
   draHealthV1alpha1: 'v1alpha1.DRAResourceHealth',
   grpcHealth: 'grpc.health.v1.Health',
 })
@@ -36,6 +37,7 @@ export const SERVICE_NAMES = Object.freeze({
 export const DRA_SERVICE_VERSIONS = Object.freeze({
   v1: 'v1.DRAPlugin',
   v1beta1: 'v1beta1.DRAPlugin',
+  healthV1: 'v1.DRAResourceHealth',
   healthV1alpha1: 'v1alpha1.DRAResourceHealth',
 })
 
@@ -47,6 +49,7 @@ export interface KubeletProtos {
   readonly registration: ServiceDefinition
   readonly draV1: ServiceDefinition
   readonly draV1beta1: ServiceDefinition
+  readonly draHealthV1: ServiceDefinition
   readonly draHealthV1alpha1: ServiceDefinition
   readonly grpcHealth: ServiceDefinition
   /** Directory the definitions were read from. */
@@ -58,6 +61,7 @@ const FILES = {
   registration: 'kubelet/pluginregistration/v1/api.proto',
   draV1: 'kubelet/dra/v1/api.proto',
   draV1beta1: 'kubelet/dra/v1beta1/api.proto',
+  draHealthV1: 'kubelet/dra-health/v1/api.proto',
   draHealthV1alpha1: 'kubelet/dra-health/v1alpha1/api.proto',
   grpcHealth: 'grpc/health/v1/health.proto',
 } as const satisfies Record<keyof typeof SERVICE_NAMES, string>
@@ -96,6 +100,7 @@ export function loadKubeletProtos(protoRoot: string = defaultProtoRoot()): Kubel
     registration: loadService(root, 'registration'),
     draV1: loadService(root, 'draV1'),
     draV1beta1: loadService(root, 'draV1beta1'),
+    draHealthV1: loadService(root, 'draHealthV1'),
     draHealthV1alpha1: loadService(root, 'draHealthV1alpha1'),
     grpcHealth: loadService(root, 'grpcHealth'),
     protoRoot: root,

@@ -1,15 +1,28 @@
 /**
  * The real {@link SliceClient}: `resource.k8s.io/v1` ResourceSlices and the Node through
  * `@kubernetes/client-node`. The generated client renames the device attribute key `int` to
- * `_int` (a TypeScript keyword workaround) and drops fields it does not model, so this adapter
- * converts attributes at the boundary and keeps the rest of the driver on plain wire JSON.
+ * `_int` (a TypeScript keyword workaround) and the capacity request policy's `default` to
+ * `_default`, and drops fields it does not model, so this adapter converts attributes, capacities
+ * (KEP-5075), `allowMultipleAllocations` and taints at the boundary and keeps the rest of the
+ * driver on plain wire JSON.
  */
 import { CoreV1Api, ResourceV1Api, Watch, type KubeConfig } from '@kubernetes/client-node'
-import { V1DeleteOptions, V1Preconditions, type V1ResourceSlice } from '@kubernetes/client-node'
+import {
+  V1DeleteOptions,
+  V1Preconditions,
+  type V1DeviceCapacity,
+  type V1ResourceSlice,
+} from '@kubernetes/client-node'
 import { DriverError, errorMessage } from '../errors.js'
 import { makeApiClient } from '../kube/api-clients.js'
 import { httpStatusOf } from '../status/http-status.js'
-import type { DeviceAttribute, SliceDevice } from './device-builder.js'
+import type {
+  CapacityRequestPolicy,
+  DeviceAttribute,
+  DeviceCapacity,
+  DeviceTaint,
+  SliceDevice,
+} from './device-builder.js'
 import type {
   ResourceSliceObject,
   SliceClient,
@@ -102,9 +115,56 @@ function toClient(slice: ResourceSliceObject): V1ResourceSlice {
           ),
         }
       : {}),
+    ...(d.capacity !== undefined
+      ? {
+          capacity: Object.fromEntries(
+            Object.entries(d.capacity).map(([k, c]) => [k, capacityToClient(c)]),
+          ),
+        }
+      : {}),
+    ...(d.allowMultipleAllocations !== undefined
+      ? { allowMultipleAllocations: d.allowMultipleAllocations }
+      : {}),
+    ...(d.taints !== undefined && d.taints.length > 0
+      ? { taints: d.taints.map(t => ({ ...t })) }
+      : {}),
   }))
   // The client serialises by its attribute maps, not by class identity: plain objects work.
   return { ...slice, spec: { ...slice.spec, devices } } as unknown as V1ResourceSlice
+}
+
+/** The client names the request policy's `default` `_default` (a reserved word in its generator).
+ * A plain object, as for the whole slice in `toClient`: the client serialises by attribute maps. */
+function capacityToClient(c: DeviceCapacity): {
+  value: string
+  requestPolicy?: Record<string, unknown>
+} {
+  const p = c.requestPolicy
+  if (p === undefined) return { value: c.value }
+  const { default: def, ...rest } = p
+  return {
+    value: c.value,
+    requestPolicy: { ...rest, ...(def !== undefined ? { _default: def } : {}) },
+  }
+}
+
+function capacityFromClient(c: V1DeviceCapacity): DeviceCapacity {
+  const p = c.requestPolicy
+  if (p === undefined) return { value: c.value }
+  const policy: CapacityRequestPolicy = {
+    ...(p._default !== undefined ? { default: p._default } : {}),
+    ...(p.validValues !== undefined ? { validValues: [...p.validValues] } : {}),
+    ...(p.validRange !== undefined
+      ? {
+          validRange: {
+            min: p.validRange.min,
+            ...(p.validRange.max !== undefined ? { max: p.validRange.max } : {}),
+            ...(p.validRange.step !== undefined ? { step: p.validRange.step } : {}),
+          },
+        }
+      : {}),
+  }
+  return { value: c.value, requestPolicy: policy }
 }
 
 function fromClient(s: V1ResourceSlice): ResourceSliceObject {
@@ -120,6 +180,25 @@ function fromClient(s: V1ResourceSlice): ResourceSliceObject {
               return [k, { string: v.string ?? '' }]
             }),
           ),
+        }
+      : {}),
+    ...(d.capacity !== undefined
+      ? {
+          capacity: Object.fromEntries(
+            Object.entries(d.capacity).map(([k, c]) => [k, capacityFromClient(c)]),
+          ),
+        }
+      : {}),
+    ...(d.allowMultipleAllocations !== undefined
+      ? { allowMultipleAllocations: d.allowMultipleAllocations }
+      : {}),
+    ...(d.taints !== undefined && d.taints.length > 0
+      ? {
+          taints: d.taints.map((t): DeviceTaint => ({
+            key: t.key,
+            ...(t.value !== undefined && t.value !== '' ? { value: t.value } : {}),
+            effect: t.effect,
+          })),
         }
       : {}),
   }))

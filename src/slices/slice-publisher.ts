@@ -8,6 +8,14 @@
  * 3. otherwise publish a new generation (max of seen and last published + 1): delete obsolete
  *    slices first, then update reusable slices (same device set first), then create the rest.
  *
+ * Device taints (KEP-5055) are compared like attributes. An apiserver with DRADeviceTaints off
+ * (1.35 default) drops them silently on write; the publisher notices it on the stored object and
+ * from then on publishes without taints (else every sync would see a difference and write again).
+ * Shared host links (KEP-5075) likewise: an apiserver with DRAConsumableCapacity off (1.35
+ * default) drops `allowMultipleAllocations` and capacity request policies; the publisher notices,
+ * warns once, and from then on publishes each shared link as today's exclusive host-interface
+ * device (`exclusiveFallback`).
+ *
  * The kubelet deletes a node's slices when it starts and 30 s after the driver disconnects, so
  * the publisher watches its slices (any event schedules a debounced sync) and also re-syncs on a
  * fixed interval in case a watch event was missed. New slices use `generateName:
@@ -16,7 +24,13 @@
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { Clock, Timer } from './clock.js'
-import { MAX_DEVICES_PER_SLICE, splitDevices, type SliceDevice } from './device-builder.js'
+import {
+  MAX_DEVICES_PER_SLICE,
+  exclusiveFallback,
+  maxDevicesFor,
+  splitDevices,
+  type SliceDevice,
+} from './device-builder.js'
 import type {
   OwnerReference,
   ResourceSliceObject,
@@ -56,6 +70,8 @@ export class SlicePublisher {
   #resyncTimer: Timer | undefined
   #reactTimer: Timer | undefined
   #rewatchTimer: Timer | undefined
+  #taintsDropped = false
+  #sharingDropped = false
 
   constructor(opts: SlicePublisherOptions) {
     this.#o = {
@@ -66,6 +82,17 @@ export class SlicePublisher {
       ...opts,
     }
     this.#selector = `spec.nodeName=${opts.nodeName},spec.driver=${opts.driverName}`
+  }
+
+  /** True once the apiserver was seen dropping device taints (DRADeviceTaints off). */
+  get taintsDropped(): boolean {
+    return this.#taintsDropped
+  }
+
+  /** True once the apiserver was seen dropping `allowMultipleAllocations` (DRAConsumableCapacity
+   * off): shared host links are then published as exclusive host-interface devices. */
+  get sharingDropped(): boolean {
+    return this.#sharingDropped
   }
 
   /** Generation of the last published pool (-1 before the first publish). */
@@ -131,7 +158,10 @@ export class SlicePublisher {
   async #syncOnce(): Promise<void> {
     const { client, nodeName, driverName } = this.#o
     const current = await client.list(this.#selector)
-    const desired = splitDevices(this.#devices, this.#o.maxDevicesPerSlice)
+    const devices = this.#devices
+      .map(d => (this.#sharingDropped ? exclusiveFallback(d) : d))
+      .map(d => (this.#taintsDropped ? withoutTaints(d) : d))
+    const desired = splitDevices(devices, maxDevicesFor(devices, this.#o.maxDevicesPerSlice))
     const mine = current.filter(s => s.spec.pool.name === nodeName)
     const obsolete = current.filter(s => s.spec.pool.name !== nodeName)
     const maxGen = mine.reduce((m, s) => Math.max(m, s.spec.pool.generation), -1)
@@ -163,21 +193,22 @@ export class SlicePublisher {
         nodeName,
         devices: p.chunk,
       }
-      if (p.reuse !== undefined) {
-        await client.update({
-          apiVersion: 'resource.k8s.io/v1',
-          kind: 'ResourceSlice',
-          metadata: { ...p.reuse.metadata, ownerReferences: [owner] },
-          spec,
-        })
-      } else {
-        await client.create({
-          apiVersion: 'resource.k8s.io/v1',
-          kind: 'ResourceSlice',
-          metadata: { generateName: `${nodeName}-${driverName}-`, ownerReferences: [owner] },
-          spec,
-        })
-      }
+      const stored =
+        p.reuse !== undefined
+          ? await client.update({
+              apiVersion: 'resource.k8s.io/v1',
+              kind: 'ResourceSlice',
+              metadata: { ...p.reuse.metadata, ownerReferences: [owner] },
+              spec,
+            })
+          : await client.create({
+              apiVersion: 'resource.k8s.io/v1',
+              kind: 'ResourceSlice',
+              metadata: { generateName: `${nodeName}-${driverName}-`, ownerReferences: [owner] },
+              spec,
+            })
+      this.#noticeDroppedTaints(p.chunk, stored)
+      if (this.#noticeDroppedSharing(p.chunk, stored)) this.#again = true
     }
     this.#lastGeneration = generation
     this.#o.logger.info(
@@ -189,6 +220,27 @@ export class SlicePublisher {
       },
       'published resource slices',
     )
+  }
+
+  #noticeDroppedTaints(sent: readonly SliceDevice[], stored: ResourceSliceObject): void {
+    if (this.#taintsDropped || !sent.some(hasTaints)) return
+    if ((stored.spec.devices ?? []).some(hasTaints)) return
+    this.#taintsDropped = true
+    this.#o.logger.warn(
+      'the apiserver dropped the device taints (DRADeviceTaints feature gate off?); publishing without them',
+    )
+  }
+
+  /** True when this write revealed it (the caller then publishes the fallback right away). */
+  #noticeDroppedSharing(sent: readonly SliceDevice[], stored: ResourceSliceObject): boolean {
+    if (this.#sharingDropped || !sent.some(isShared)) return false
+    if ((stored.spec.devices ?? []).some(isShared)) return false
+    this.#sharingDropped = true
+    this.#o.logger.warn(
+      { devices: sent.filter(isShared).map(d => d.name) },
+      'the apiserver dropped allowMultipleAllocations (DRAConsumableCapacity feature gate off?); publishing shared host links as exclusive host-interface devices',
+    )
+    return true
   }
 
   async #ownerRef(): Promise<OwnerReference> {
@@ -289,11 +341,33 @@ function upToDate(top: readonly ResourceSliceObject[], desired: readonly SliceDe
   return desired.every(chunk => have.has(canonicalDevices(chunk)))
 }
 
-/** Order-independent, key-order-independent form of a device list (the apiserver sorts map keys). */
+/** Order-independent, key-order-independent form of a device list (the apiserver sorts map keys);
+ * taints by key, value and effect (`timeAdded` is the apiserver's). */
 function canonicalDevices(devices: readonly SliceDevice[]): string {
   return JSON.stringify(
     devices
-      .map(d => ({ name: d.name, attributes: sortKeys(d.attributes ?? {}) }))
+      .map(d => ({
+        name: d.name,
+        attributes: sortKeys(d.attributes ?? {}),
+        capacity: sortKeys(d.capacity ?? {}),
+        allowMultipleAllocations: d.allowMultipleAllocations === true,
+        taints: (d.taints ?? []).map(t => [t.key, t.value ?? '', t.effect].join('\u0000')).sort(),
+      }))
       .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)),
   )
+}
+
+function hasTaints(d: SliceDevice): boolean {
+  return (d.taints ?? []).length > 0
+}
+
+function isShared(d: SliceDevice): boolean {
+  return d.allowMultipleAllocations === true
+}
+
+function withoutTaints(d: SliceDevice): SliceDevice {
+  if (!hasTaints(d)) return d
+  const rest = { ...d }
+  delete rest.taints
+  return rest
 }

@@ -19,6 +19,7 @@
  * Reads come from the last snapshot. Another instance may have changed the file since, so every
  * decision that depends on a record first calls `refresh()` (cheap: one stat when nothing changed).
  */
+import { sameAllocation } from '../attach/attachment-plan.js'
 import type { Logger } from '../logger.js'
 import { StateStore, type StateUpdateObserver } from './store.js'
 import type { AttachmentRecord, ClaimRecord } from './state-types.js'
@@ -32,8 +33,8 @@ export type PreparedClaim = Omit<ClaimRecord, 'attachments' | 'preparedAt'>
 /** Where an attachment is (or was to be) made; the ledger adds phase, result or error, and time. */
 export type AttachmentTarget = Omit<AttachmentRecord, 'phase' | 'result' | 'error' | 'updatedAt'>
 
-/** What names one attachment record: (request, device) in one sandbox. */
-export type AttachmentKey = Pick<AttachmentRecord, 'request' | 'device' | 'sandboxId'>
+/** What names one attachment record: (request, device, share) in one sandbox. */
+export type AttachmentKey = Pick<AttachmentRecord, 'request' | 'device' | 'shareID' | 'sandboxId'>
 
 /** Options of {@link ClaimLedger.open}. */
 export interface ClaimLedgerOptions {
@@ -50,8 +51,11 @@ export interface ClaimLedgerOptions {
   readonly observer?: StateUpdateObserver
 }
 
-function samePlanSlot(a: Pick<AttachmentRecord, 'request' | 'device'>, b: typeof a): boolean {
-  return a.request === b.request && a.device === b.device
+function samePlanSlot(
+  a: Pick<AttachmentRecord, 'request' | 'device' | 'shareID'>,
+  b: typeof a,
+): boolean {
+  return sameAllocation(a, b)
 }
 
 function sameAttachment(a: AttachmentKey, b: AttachmentKey): boolean {

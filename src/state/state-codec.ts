@@ -17,6 +17,7 @@ const planSchema = {
   required: ['request', 'pool', 'device', 'networkConfig', 'ifName', 'capabilityArgs', 'cniArgs'],
   properties: {
     request: str,
+    requestRef: str,
     pool: str,
     device: str,
     networkConfig: obj,
@@ -27,6 +28,7 @@ const planSchema = {
       items: { type: 'array', minItems: 2, maxItems: 2, items: str },
     },
     hostInterface: str,
+    shareID: str,
   },
 } as const
 
@@ -52,6 +54,7 @@ const attachmentSchema = {
     podNamespace: str,
     request: str,
     device: str,
+    shareID: str,
     ifName: str,
     netns: str,
     networkName: str,
@@ -69,6 +72,7 @@ const claimSchema = {
     uid: { type: 'string', minLength: 1 },
     namespace: str,
     name: str,
+    podClaimName: str,
     plans: { type: 'array', items: planSchema },
     cdiDeviceIds: { type: 'array', items: str },
     attachments: { type: 'array', items: attachmentSchema },

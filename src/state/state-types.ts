@@ -20,6 +20,8 @@ export interface PodIdentity {
 export interface AttachmentRecord extends PodIdentity {
   readonly request: string
   readonly device: string
+  /** The plan's share of a shared device (KEP-5075); absent for exclusive devices. */
+  readonly shareID?: string
   readonly ifName: string
   /** Network namespace path used for ADD. */
   readonly netns: string
@@ -44,6 +46,8 @@ export interface ClaimRecord {
   readonly uid: string
   readonly namespace: string
   readonly name: string
+  /** `pod.spec.resourceClaims[].name` when the claim was made from a template (metadata path). */
+  readonly podClaimName?: string
   /** One plan per allocated device of this driver. */
   readonly plans: readonly AttachmentPlan[]
   /** CDI ids returned to the kubelet, per device (same order as plans). */

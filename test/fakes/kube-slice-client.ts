@@ -1,6 +1,10 @@
 // An in-memory ResourceSlice store behind the SliceClient interface: assigns names/uids/
 // resourceVersions, enforces delete preconditions and update resourceVersions like the
-// apiserver, emits watch events, records every call, and can wipe slices like the kubelet.
+// apiserver, emits watch events, records every call, and can wipe slices like the kubelet. With
+// `dropTaints` it strips device taints on write, as an apiserver with DRADeviceTaints off does;
+// with `dropSharing` it strips `allowMultipleAllocations` and capacity request policies (keeping the
+// capacity values), as an apiserver with DRAConsumableCapacity off (1.35) does.
+import type { SliceDevice } from '../../src/slices/device-builder.js'
 import type {
   ResourceSliceObject,
   SliceClient,
@@ -17,6 +21,10 @@ export class FakeSliceClient implements SliceClient {
   #rv = 1
   #n = 0
   #watchers = new Set<{ selector: string; on: Listener; close: (err?: unknown) => void }>()
+  /** Strip `spec.devices[].taints` on create/update (DRADeviceTaints off). */
+  dropTaints = false
+  /** Strip KEP-5075 fields on create/update (DRAConsumableCapacity off). */
+  dropSharing = false
   /** Make the next N calls of a method throw. */
   failNext: Partial<Record<'list' | 'create' | 'update' | 'delete' | 'watch', number>> = {}
 
@@ -26,6 +34,26 @@ export class FakeSliceClient implements SliceClient {
       this.failNext[op] = n - 1
       throw Object.assign(new Error(`injected ${op} failure`), { code: 500 })
     }
+  }
+
+  #admit(slice: ResourceSliceObject): ResourceSliceObject {
+    const c = clone(slice)
+    const devices = (c.spec.devices ?? []).map(d => {
+      const kept: SliceDevice = { name: d.name }
+      if (d.attributes !== undefined) Object.assign(kept, { attributes: d.attributes })
+      if (d.capacity !== undefined) {
+        const capacity = this.dropSharing
+          ? Object.fromEntries(Object.entries(d.capacity).map(([k, v]) => [k, { value: v.value }]))
+          : d.capacity
+        Object.assign(kept, { capacity })
+      }
+      if (d.allowMultipleAllocations !== undefined && !this.dropSharing) {
+        Object.assign(kept, { allowMultipleAllocations: d.allowMultipleAllocations })
+      }
+      if (d.taints !== undefined && !this.dropTaints) Object.assign(kept, { taints: d.taints })
+      return kept
+    })
+    return { ...c, spec: { ...c.spec, devices } }
   }
 
   list(fieldSelector: string): Promise<ResourceSliceObject[]> {
@@ -40,7 +68,7 @@ export class FakeSliceClient implements SliceClient {
     this.#maybeFail('create')
     const name = `${slice.metadata.generateName ?? ''}${String(this.#n++).padStart(5, 'x')}`
     const stored: ResourceSliceObject = {
-      ...clone(slice),
+      ...this.#admit(slice),
       metadata: {
         ...clone(slice).metadata,
         name,
@@ -65,7 +93,7 @@ export class FakeSliceClient implements SliceClient {
       return Promise.reject(Object.assign(new Error('conflict'), { code: 409 }))
     }
     const stored = {
-      ...clone(slice),
+      ...this.#admit(slice),
       metadata: { ...clone(slice).metadata, resourceVersion: String(this.#rv++) },
     }
     this.slices.set(name, stored)

@@ -4,7 +4,9 @@
 // right count, owned by the Node; slices wiped like the kubelet does are re-created; a claim
 // allocated as the scheduler would gives plans; our status (conditions, data, networkData) is
 // accepted by server-side apply; a device that is not allocated is refused without retries; and
-// a pod Event is stored.
+// a pod Event is stored; a link-down device taint is stored (or, on 1.35, dropped and noticed);
+// a shared host link (KEP-5075) is stored with allowMultipleAllocations and its capacity (or, on
+// 1.35, dropped, noticed and republished as the exclusive device).
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -18,7 +20,12 @@ import { buildAttachmentPlans } from '../../src/claims/plan-builder.js'
 import { DEFAULT_POLICY } from '../../src/claims/policy.js'
 import { silentLogger } from '../../src/logger.js'
 import { systemClock } from '../../src/slices/clock.js'
-import { attachmentDevices, hostInterfaceDevice } from '../../src/slices/device-builder.js'
+import {
+  attachmentDevices,
+  hostInterfaceDevice,
+  linkDownTaintKey,
+  sharedHostLinkDevice,
+} from '../../src/slices/device-builder.js'
 import { kubeSliceClient } from '../../src/slices/kube-slice-client.js'
 import { SlicePublisher } from '../../src/slices/slice-publisher.js'
 import { ClaimStatusWriter } from '../../src/status/claim-status.js'
@@ -158,6 +165,67 @@ t.test('kube objects against a real apiserver', { timeout: 240_000 }, async t =>
   t.equal(items.length, 1)
   t.equal(items[0]?.spec.pool.generation, 2)
   t.equal(items[0]?.spec.pool.resourceSliceCount, 1)
+
+  // Link-down taint (KEP-5055): stored with the apiserver's timeAdded where DRADeviceTaints is on
+  // (default from 1.36), dropped by a 1.35 apiserver, which the publisher notices (no write loop).
+  const downHost = hostInterfaceDevice(
+    { name: 'veth-it.1', state: 'down', addresses: [] },
+    { key: linkDownTaintKey(DRIVER), effect: 'NoSchedule' },
+  )
+  pub.setDevices([...attachmentDevices(5), downHost])
+  await pub.sync()
+  items = await listSlices()
+  const stored = items.flatMap(s => s.spec.devices ?? []).find(d => d.name === downHost.name)
+  if (PLATFORM.minor >= 36) {
+    t.equal(stored?.taints?.length, 1, 'taint stored')
+    t.equal(stored?.taints?.[0]?.key, `${DRIVER}/link-down`)
+    t.equal(stored?.taints?.[0]?.value, 'down')
+    t.equal(stored?.taints?.[0]?.effect, 'NoSchedule')
+    t.ok(stored?.taints?.[0]?.timeAdded, 'timeAdded set by the apiserver')
+    t.notOk(pub.taintsDropped)
+  } else {
+    t.equal(stored?.taints, undefined, `${PLATFORM.k8s} drops device taints`)
+    t.ok(pub.taintsDropped, 'the publisher noticed')
+  }
+  const gen = items[0]?.spec.pool.generation
+  await pub.sync()
+  items = await listSlices()
+  t.equal(items[0]?.spec.pool.generation, gen, 'no rewrite once converged')
+  pub.setDevices(attachmentDevices(5))
+  await pub.sync()
+  items = await listSlices()
+  t.notOk(
+    items.flatMap(s => s.spec.devices ?? []).some(d => (d.taints ?? []).length > 0),
+    'taint gone with the link up',
+  )
+
+  // Shared host link (KEP-5075): stored with allowMultipleAllocations and the children capacity
+  // (with its request policy) where DRAConsumableCapacity is on (default from 1.36); a 1.35
+  // apiserver drops them, the publisher notices and publishes the exclusive device instead.
+  const shared = sharedHostLinkDevice({ name: 'veth-it.2', state: 'up', addresses: [] }, 3)
+  pub.setDevices([...attachmentDevices(5), shared])
+  await pub.sync()
+  items = await listSlices()
+  const sharedStored = items.flatMap(s => s.spec.devices ?? []).find(d => d.name === shared.name)
+  if (PLATFORM.minor >= 36) {
+    t.equal(sharedStored?.allowMultipleAllocations, true, 'allowMultipleAllocations stored')
+    t.same(
+      sharedStored?.capacity,
+      { children: { value: '3', requestPolicy: { _default: '1', validValues: ['1'] } } },
+      'capacity and request policy stored',
+    )
+    t.equal(sharedStored?.attributes?.['kind']?.string, 'shared-host-link')
+    t.notOk(pub.sharingDropped)
+  } else {
+    t.equal(sharedStored?.allowMultipleAllocations, undefined, `${PLATFORM.k8s} drops it`)
+    t.ok(pub.sharingDropped, 'the publisher noticed')
+    t.equal(sharedStored?.attributes?.['kind']?.string, 'host-interface', 'exclusive fallback')
+    t.equal(sharedStored?.capacity, undefined, 'no capacity on the fallback device')
+  }
+  const sharedGen = items[0]?.spec.pool.generation
+  await pub.sync()
+  items = await listSlices()
+  t.equal(items[0]?.spec.pool.generation, sharedGen, 'no rewrite once converged (shared)')
   await pub.stop()
 
   // --- ResourceClaims: allocate as the scheduler would, plan, write status ----------------------

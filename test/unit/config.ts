@@ -12,6 +12,17 @@ t.test('defaults with only the node name', async t => {
   t.equal(c.attachmentSlots, 128)
   t.equal(c.cniHostRoot, '/')
   t.equal(c.httpAddress, ':9465')
+  t.equal(c.hostLinkDownTaint, 'NoSchedule')
+  t.equal(loadConfig([], { NODE_NAME: 'n', HOST_LINK_DOWN_TAINT: 'off' }).hostLinkDownTaint, 'off')
+  t.same(c.sharedHostLinks, [], 'no shared host links by default')
+  const shared = loadConfig([], {
+    NODE_NAME: 'n',
+    SHARED_HOST_LINKS: '[{"pattern":"^ndra-shared0$","capacity":3}]',
+  }).sharedHostLinks
+  t.same(
+    shared.map(r => [r.pattern.source, r.capacity]),
+    [['^ndra-shared0$', 3]],
+  )
   t.ok(Object.isFrozen(c))
 })
 
@@ -65,6 +76,21 @@ const bad = [
     ],
   },
   {
+    name: 'unknown taint effect',
+    argv: ['--node-name', 'n', '--host-link-down-taint', 'PreferNoSchedule'],
+    env: {},
+    want: ['--host-link-down-taint: "PreferNoSchedule" must be NoSchedule, NoExecute or off'],
+  },
+  {
+    name: 'bad shared host links',
+    argv: ['--node-name', 'n', '--shared-host-links', '[{"pattern":"(","capacity":0}]'],
+    env: {},
+    want: [
+      '--shared-host-links: [0].pattern: "(" is not a valid regular expression',
+      '--shared-host-links: [0].capacity: must be a whole number from 1 to 4096 (children per link)',
+    ],
+  },
+  {
     name: 'plugin timeout not shorter than hook timeout',
     argv: ['--node-name', 'n', '--hook-timeout', '10', '--cni-plugin-timeout', '10'],
     env: {},
@@ -106,3 +132,26 @@ t.test('every option has an env twin in --help', async t => {
 t.test('positional arguments are rejected', async t => {
   t.throws(() => loadConfig(['extra'], { NODE_NAME: 'n' }))
 })
+
+const metadata: readonly { name: string; value: string | undefined; want: string[] | 'invalid' }[] =
+  [
+    {
+      name: 'default: both upstream versions, newest first',
+      value: undefined,
+      want: ['v1beta1', 'v1alpha1'],
+    },
+    { name: 'off', value: 'off', want: [] },
+    { name: 'one version', value: 'v1alpha1', want: ['v1alpha1'] },
+    { name: 'spaces tolerated', value: ' v1beta1 , v1alpha1 ', want: ['v1beta1', 'v1alpha1'] },
+    { name: 'unknown version', value: 'v2', want: 'invalid' },
+    { name: 'duplicate', value: 'v1beta1,v1beta1', want: 'invalid' },
+    { name: 'empty', value: '', want: 'invalid' },
+  ]
+for (const c of metadata) {
+  t.test(`device metadata: ${c.name}`, async t => {
+    const env = { NODE_NAME: 'n', ...(c.value !== undefined ? { DEVICE_METADATA: c.value } : {}) }
+    if (c.want === 'invalid') {
+      t.throws(() => loadConfig([], env), InvalidConfigError)
+    } else t.same(loadConfig([], env).deviceMetadataVersions, c.want)
+  })
+}

@@ -152,7 +152,11 @@ the chart enforces at admission.
 {{- default (printf "host-interface.%s" (include "network-dra.driverName" .)) .Values.deviceClasses.hostInterface.name }}
 {{- end }}
 
-{{/* CEL selecting this driver's devices of one kind ("attachment" or "host-interface"). */}}
+{{- define "network-dra.sharedHostLinkClassName" -}}
+{{- default (printf "shared-host-link.%s" (include "network-dra.driverName" .)) .Values.deviceClasses.sharedHostLink.name }}
+{{- end }}
+
+{{/* CEL selecting this driver's devices of one kind ("attachment", "host-interface" or "shared-host-link"). */}}
 {{- define "network-dra.kindSelector" -}}
 {{- $driver := index . 0 }}{{ $kind := index . 1 -}}
 device.driver == {{ $driver | quote }} && device.attributes[{{ $driver | quote }}].kind == {{ $kind | quote }}

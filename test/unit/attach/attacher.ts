@@ -354,3 +354,72 @@ t.test('attach/detach see what another instance recorded since the last read', a
   await r.detacher.detachClaim('claim-3')
   t.same(r.cni.ops(), ['add:sb1', 'del:sb3'])
 })
+
+t.test('metadata files are rewritten before the reply, from the ledger record', async t => {
+  const cases: readonly { name: string; fail?: boolean; syncFails?: boolean; want: string[] }[] = [
+    { name: 'attached', want: ['attached'] },
+    { name: 'failed ADD', fail: true, want: ['failed'] },
+    { name: 'a failing rewrite does not fail the attach', syncFails: true, want: ['attached'] },
+  ]
+  for (const c of cases) {
+    const seen: string[] = []
+    let replied = false
+    const r = await rig(t, [claim()], { c1: pod('sb1', 'u1') }, undefined, {
+      sync: async rec => {
+        t.notOk(replied, `${c.name}: before the reply`)
+        seen.push(...rec.attachments.map(a => a.phase))
+        if (c.syncFails) throw new Error('disk full')
+      },
+    })
+    if (c.fail) r.cni.failAdd = new Error('boom')
+    const reply = await r.attacher.attach(req('c1'), signal)
+    replied = true
+    t.equal(reply.ok, !c.fail, c.name)
+    t.same(seen, c.want, c.name)
+    t.same(
+      r.ledger.claim(UID)?.attachments.map(a => a.phase),
+      c.want,
+      `${c.name}: the file saw what the ledger holds`,
+    )
+  }
+})
+
+t.test('two shares of one shared device in one claim: separate ADDs, records and DELs', async t => {
+  // Invariant: shares of a shared host link are keyed by shareID (the hook's --device carries
+  // `<device>.<shareID>`): each share finds its own plan, gets its own record, and detach DELs both.
+  const A = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
+  const B = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
+  const share = (i: number, shareID: string): ReturnType<typeof plan> => ({
+    ...plan(i),
+    device: 'host-ndra-shared0',
+    hostInterface: 'ndra-shared0',
+    shareID,
+  })
+  const p = pod('sb1', 'u1')
+  const r = await rig(t, [claim(UID, [share(0, A), share(1, B)])], { c1: p })
+  const a = await r.attacher.attach(req('c1', `host-ndra-shared0.${A}`), signal)
+  const b = await r.attacher.attach(req('c1', `host-ndra-shared0.${B}`), signal)
+  t.ok(a.ok && b.ok, `${a.message} ${b.message}`)
+  t.same(
+    r.cni.calls.map(c => `${c.op}:${c.network}:${c.rt?.ifName ?? ''}`),
+    ['add:net-0:net1', 'add:net-1:net2'],
+  )
+  t.same(
+    (r.ledger.claim(UID)?.attachments ?? []).map(x => [x.device, x.shareID, x.ifName]),
+    [
+      ['host-ndra-shared0', A, 'net1'],
+      ['host-ndra-shared0', B, 'net2'],
+    ],
+  )
+  const again = await r.attacher.attach(req('c1', `host-ndra-shared0.${A}`), signal)
+  t.ok(again.ok)
+  t.equal(r.cni.calls.length, 2, 'a repeated share is answered from its record')
+  const bare = await r.attacher.attach(req('c1', 'host-ndra-shared0'), signal)
+  t.equal(bare.ok, false, 'the bare device name matches no share')
+  await r.detacher.detachClaim(UID)
+  t.same(
+    r.cni.calls.slice(2).map(c => `${c.op}:${c.network}`),
+    ['del:net-1', 'del:net-0'],
+  )
+  t.same(r.ledger.claim(UID)?.attachments, [])
+})

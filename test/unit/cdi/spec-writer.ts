@@ -61,6 +61,27 @@ const goldens: readonly {
     devices: [{ device: 'attachment-1', request: 'net' }],
     cdiVersion: '0.5.0',
   },
+  {
+    // The KEP-5304 metadata bind mount is typeless: it needs no newer cdiVersion.
+    name: 'metadata-mount',
+    uid: 'c0ffee00-1111-4222-8333-444455556666',
+    devices: [
+      {
+        device: 'attachment-2',
+        request: 'nic',
+        mounts: [
+          {
+            hostPath:
+              '/var/lib/kubelet/plugins/network-dra.dev/dra-device-metadata/ns1_c1/nic/metadata.json',
+            containerPath:
+              '/var/run/kubernetes.io/dra-device-attributes/resourceclaims/c1/nic/network-dra.dev-metadata.json',
+            options: ['ro', 'bind'],
+          },
+        ],
+      },
+    ],
+    cdiVersion: '0.3.0',
+  },
 ]
 
 for (const g of goldens) {

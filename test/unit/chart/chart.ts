@@ -213,6 +213,11 @@ function registerTests(): void {
           'host-interface.network-dra.dev',
           'device.driver == "network-dra.dev" && device.attributes["network-dra.dev"].kind == "host-interface"',
         ],
+        [
+          'resource.k8s.io/v1',
+          'shared-host-link.network-dra.dev',
+          'device.driver == "network-dra.dev" && device.attributes["network-dra.dev"].kind == "shared-host-link"',
+        ],
       ],
     )
   })
@@ -271,7 +276,18 @@ function registerTests(): void {
       { values: { plugin: { logLevel: 'debug' } }, env: 'LOG_LEVEL', value: 'debug' },
       { values: { plugin: { attachmentSlots: 16 } }, env: 'ATTACHMENT_SLOTS', value: '16' },
       { values: { plugin: { hostInterfaces: '^eth1$' } }, env: 'HOST_INTERFACES', value: '^eth1$' },
+      {
+        values: { plugin: { hostLinkDownTaint: 'NoExecute' } },
+        env: 'HOST_LINK_DOWN_TAINT',
+        value: 'NoExecute',
+      },
+      {
+        values: { plugin: { sharedHostLinks: [{ pattern: '^ndra-shared[0-9]$', capacity: 3 }] } },
+        env: 'SHARED_HOST_LINKS',
+        value: '[{"capacity":3,"pattern":"^ndra-shared[0-9]$"}]',
+      },
       { values: { plugin: { prepareConcurrency: 2 } }, env: 'PREPARE_CONCURRENCY', value: '2' },
+      { values: { plugin: { deviceMetadata: 'off' } }, env: 'DEVICE_METADATA', value: 'off' },
       { values: { plugin: { hookTimeoutSeconds: 20 } }, env: 'HOOK_TIMEOUT', value: '20' },
       { values: { plugin: { cniPluginTimeoutSeconds: 9 } }, env: 'CNI_PLUGIN_TIMEOUT', value: '9' },
       { values: { plugin: { cniBinDirs: ['/a', '/b'] } }, env: 'CNI_BIN_DIRS', value: '/a:/b' },
@@ -375,7 +391,11 @@ function registerTests(): void {
     t.same(role.rules[3].resourceNames, ['net.example.com'])
     t.same(
       r.objects.filter(o => o.kind === 'DeviceClass').map(c => c.metadata.name),
-      ['attachment.net.example.com', 'host-interface.net.example.com'],
+      [
+        'attachment.net.example.com',
+        'host-interface.net.example.com',
+        'shared-host-link.net.example.com',
+      ],
     )
   })
 
@@ -529,6 +549,19 @@ function registerTests(): void {
           ],
         },
         message: /plugin.hostInterfaces is empty/,
+      },
+      {
+        name: 'shared-host-link network without shared host links',
+        values: {
+          networks: [
+            {
+              name: 'a',
+              deviceKind: 'shared-host-link',
+              network: { plugins: [{ type: 'macvlan' }] },
+            },
+          ],
+        },
+        message: /plugin.sharedHostLinks is empty/,
       },
       {
         name: 'interface name too long',

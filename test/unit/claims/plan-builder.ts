@@ -2,7 +2,9 @@
 // of this driver on this node, interface names unique, host interfaces injected as master/device —
 // claim networks run only in granted namespaces, claims set on admin networks only what their
 // claimOverrides allow, and every way a claim can be wrong yields a typed error that says what to
-// fix. (Every hostile input of the corpus is run through this planner in hostile-corpus.ts.)
+// fix. A share of a shared host link (shareID) gets a child whose master is the allocated link —
+// never a link the claim names — and is never moved by host-device; the plan keeps the shareID.
+// (Every hostile input of the corpus is run through this planner in hostile-corpus.ts.)
 import t from 'tap'
 import { buildAttachmentPlans } from '../../../src/claims/plan-builder.js'
 import { DEFAULT_POLICY, type Policy } from '../../../src/claims/policy.js'
@@ -65,8 +67,20 @@ const GRANTED: Policy = {
 }
 const hosts: Record<string, string> = {
   'host-veth-t1': 'veth-t1',
+  'host-ndra-shared0': 'ndra-shared0',
   'host-eth0-100-ab12': 'eth0.100',
 }
+
+/** Two shares of the shared link `ndra-shared0` (KEP-5075 allocation results carry a shareID). */
+const SHARE_A = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
+const SHARE_B = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
+const share = (request: string, shareID: string): DeviceRequestAllocationResult => ({
+  ...res(request, 'host-ndra-shared0'),
+  shareID,
+})
+const sharedMacvlan = net('shared-macvlan', [
+  { type: 'macvlan', mode: 'bridge', ipam: { type: 'host-local', subnet: '10.10.7.0/24' } },
+])
 
 interface Case {
   name: string
@@ -106,8 +120,8 @@ const cases: Case[] = [
     policy: GRANTED,
     want: [
       { request: 'a', device: 'attachment-0', ifName: 'net2' },
-      { request: 'b', device: 'attachment-1', ifName: 'net3' },
-      { request: 'c', device: 'attachment-2', ifName: 'net1' },
+      { request: 'b', requestRef: 'b/s1', device: 'attachment-1', ifName: 'net3' },
+      { request: 'c', requestRef: undefined, device: 'attachment-2', ifName: 'net1' },
     ],
   },
   {
@@ -169,6 +183,89 @@ const cases: Case[] = [
         networkConfig: net('h', [{ type: 'host-device', device: 'eth0.100' }]),
       },
     ],
+  },
+  {
+    name: 'shared link: admin macvlan gets the allocated link as master, plan keeps the shareID',
+    claim: claim([share('net', SHARE_A)], [classCfg({ network: sharedMacvlan })]),
+    want: [
+      {
+        request: 'net',
+        device: 'host-ndra-shared0',
+        shareID: SHARE_A,
+        hostInterface: 'ndra-shared0',
+        networkConfig: {
+          plugins: [{ type: 'macvlan', mode: 'bridge', master: 'ndra-shared0' }],
+        },
+      },
+    ],
+  },
+  {
+    name: 'shared link: two shares of one device in one claim stay two plans',
+    claim: claim(
+      [share('a', SHARE_A), share('b', SHARE_B)],
+      [classCfg({ network: sharedMacvlan })],
+    ),
+    want: [
+      { request: 'a', shareID: SHARE_A, ifName: 'net1' },
+      { request: 'b', shareID: SHARE_B, ifName: 'net2' },
+    ],
+  },
+  {
+    name: 'shared link: a tenant master equal to the allocated link is allowed',
+    policy: GRANTED,
+    claim: claim(
+      [share('r', SHARE_A)],
+      [claimCfg({ network: net('m', [{ type: 'macvlan', master: 'ndra-shared0' }]) })],
+    ),
+    want: [{ shareID: SHARE_A, networkConfig: { plugins: [{ master: 'ndra-shared0' }] } }],
+  },
+  {
+    name: 'shared link (hostile): a tenant master naming another link is refused',
+    policy: GRANTED,
+    claim: claim(
+      [share('r', SHARE_A)],
+      [claimCfg({ network: net('m', [{ type: 'macvlan', master: 'up0' }]) })],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message:
+        /\[parent-link\] .*plugins\[0\]\.master: master "up0" is not the allocated host interface "ndra-shared0"; remove master to use it/,
+    },
+  },
+  {
+    name: 'shared link (hostile): tenant host-device would move the shared link away',
+    policy: GRANTED,
+    claim: claim(
+      [share('r', SHARE_A)],
+      [claimCfg({ network: net('h', [{ type: 'host-device' }]) })],
+    ),
+    err: {
+      code: 'NDRA_POLICY_VIOLATION',
+      message:
+        /\[parent-link\] .*plugins\[0\]\.type: host-device would move the shared host link "ndra-shared0" away/,
+    },
+  },
+  {
+    name: 'shared link: an admin host-device network on it is a config error',
+    claim: claim(
+      [share('r', SHARE_A)],
+      [classCfg({ network: net('h', [{ type: 'host-device' }]) })],
+    ),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message: /host-device would move the shared host link "ndra-shared0" away/,
+    },
+  },
+  {
+    name: 'shared link: an admin macvlan naming another master is a config error',
+    claim: claim(
+      [share('r', SHARE_A)],
+      [classCfg({ network: net('m', [{ type: 'macvlan', master: 'eth0' }]) })],
+    ),
+    err: {
+      code: 'NDRA_OPAQUE_CONFIG',
+      message: /master is "eth0" but the allocated host interface is "ndra-shared0"/,
+    },
   },
   {
     name: 'not allocated',

@@ -2,9 +2,12 @@
 // from the state, its missing CDI spec re-written, the API not read again); the record is written
 // before the spec; a claim is never prepared twice at once; unprepare of an unknown claim succeeds.
 // The claim records are the real ClaimLedger on a temporary directory.
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { KeyedLock } from '../../../src/util/keyed-lock.js'
+import { ClaimMetadata } from '../../../src/driver/claim-metadata.js'
 import { PrepareService } from '../../../src/driver/prepare-service.js'
+import { DeviceMetadataFiles } from '../../../src/metadata/device-metadata.js'
 import { silentLogger } from '../../../src/logger.js'
 import { ClaimLedger } from '../../../src/state/claim-ledger.js'
 import { FakeClaimReader, FakeDetacher, FakePlanner, FakeSpecs } from '../../fakes/prepare-fakes.js'
@@ -105,6 +108,38 @@ t.test('prepare answers every claim, with per-claim errors', async t => {
   )
 })
 
+t.test('shares of a shared device: shareId to the kubelet, one CDI device per share', async t => {
+  // Invariant: two shares of one device in a claim get distinct CDI ids (keyed by shareID) and the
+  // kubelet hears each share's id (NodePrepareResources v1 Device.share_id).
+  const A = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
+  const B = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
+  const { svc, planner, specs } = await setup(t)
+  planner.byUid['uid-a'] = [
+    { ...plan('host-ndra-shared0', 'x'), shareID: A },
+    { ...plan('host-ndra-shared0', 'y'), shareID: B },
+  ]
+  const res = await svc.prepare([ref('a', 'uid-a')], signal())
+  t.same(res.get('uid-a'), {
+    devices: [
+      {
+        requestNames: ['x'],
+        poolName: 'node-1',
+        deviceName: 'host-ndra-shared0',
+        cdiDeviceIds: [`network-dra.dev/net=uid-a-host-ndra-shared0.${A}`],
+        shareId: A,
+      },
+      {
+        requestNames: ['y'],
+        poolName: 'node-1',
+        deviceName: 'host-ndra-shared0',
+        cdiDeviceIds: [`network-dra.dev/net=uid-a-host-ndra-shared0.${B}`],
+        shareId: B,
+      },
+    ],
+  })
+  t.same([...specs.files], ['uid-a'])
+})
+
 t.test('prepare is idempotent and re-writes a missing spec without reading the API', async t => {
   const { svc, reader, specs } = await setup(t)
   const first = await svc.prepare([ref('a', 'uid-a')], signal())
@@ -184,4 +219,72 @@ t.test('prepare and unprepare re-read what another instance recorded', async t =
   await peer.dropped('uid-a')
   t.same(await svc.unprepare([ref('a', 'uid-a')], signal()), new Map([['uid-a', {}]]))
   t.same(detacher.detached, [], 'nothing left to detach')
+})
+
+t.test('device metadata: file before spec, mount in the spec, removed at unprepare', async t => {
+  const dir = t.testdir({ metadata: {}, state: {} })
+  const root = join(dir, 'metadata')
+  const files = new DeviceMetadataFiles({
+    root,
+    driverName: 'network-dra.dev',
+    versions: ['v1beta1', 'v1alpha1'],
+  })
+  const ledger = await ClaimLedger.open({ dir: join(dir, 'state') })
+  t.teardown(() => ledger.close())
+  const specs = new FakeSpecs()
+  const svc = new PrepareService({
+    reader: new FakeClaimReader({
+      'default/pod-x-net-1': {
+        metadata: {
+          namespace: 'default',
+          name: 'pod-x-net-1',
+          uid: 'uid-t',
+          annotations: { 'resource.kubernetes.io/pod-claim-name': 'net' },
+        },
+      },
+    }),
+    planner: new FakePlanner({
+      'uid-t': [{ ...plan('attachment-0', 'nic'), requestRef: 'nic/macvlan' }],
+    }),
+    ledger,
+    specs,
+    detacher: new FakeDetacher(),
+    claimLocks: new KeyedLock(),
+    concurrency: 1,
+    logger: silentLogger(),
+    metadata: new ClaimMetadata(files),
+  })
+  const claimRef = { namespace: 'default', name: 'pod-x-net-1' }
+  const seen: { fileAtSpec?: boolean; devices?: unknown } = {}
+  const orig = specs.write.bind(specs)
+  specs.write = async (uid, devices) => {
+    seen.fileAtSpec = (await files.read(claimRef, 'nic')) !== undefined
+    seen.devices = devices
+    return orig(uid, devices)
+  }
+  const res = await svc.prepare([ref('pod-x-net-1', 'uid-t')], signal())
+  t.match(res.get('uid-t'), { devices: [{ requestNames: ['nic'] }] })
+  t.equal(seen.fileAtSpec, true, 'the file exists before the spec that mounts it')
+  t.same(seen.devices, [
+    {
+      device: 'attachment-0',
+      request: 'nic',
+      mounts: [
+        {
+          hostPath: join(root, 'default_pod-x-net-1', 'nic', 'metadata.json'),
+          containerPath:
+            '/var/run/kubernetes.io/dra-device-attributes/resourceclaimtemplates/net/nic/network-dra.dev-metadata.json',
+          options: ['ro', 'bind'],
+        },
+      ],
+    },
+  ])
+  t.equal(
+    (await onDisk(join(dir, 'state')))['uid-t']?.podClaimName,
+    'net',
+    'recorded by the ledger',
+  )
+  t.match(await files.read(claimRef, 'nic'), /"name": "nic\/macvlan"/)
+  await svc.unprepare([ref('pod-x-net-1', 'uid-t')], signal())
+  t.equal(await files.read(claimRef, 'nic'), undefined, 'removed at unprepare')
 })

@@ -2,7 +2,9 @@
 // runs CNI GC with exactly the prepared claims as the valid set, and keeps going past failures.
 import t from 'tap'
 import type { ClaimRecord } from '../../../src/state/state-types.js'
+import { ClaimMetadata } from '../../../src/driver/claim-metadata.js'
 import { recover, sweepOrphanSpecs } from '../../../src/driver/recovery.js'
+import { DeviceMetadataFiles, firstStreamObject } from '../../../src/metadata/device-metadata.js'
 import { silentLogger } from '../../../src/logger.js'
 
 const record = (uid: string): ClaimRecord => ({
@@ -166,4 +168,57 @@ t.test('sweepOrphanSpecs', async t => {
   t.same(r.removed, ['orphan'])
   t.same(r.errors, ['removing orphan CDI spec of claim stuck: EBUSY'])
   t.same([...files].sort(), ['held', 'stuck'])
+})
+
+t.test('recovery re-creates a missing metadata file with the recorded network data', async t => {
+  const root = t.testdir()
+  const files = new DeviceMetadataFiles({ root, driverName: 'x', versions: ['v1alpha1'] })
+  const rec: ClaimRecord = {
+    ...record('m'),
+    attachments: [
+      {
+        sandboxId: 'sb1',
+        podUid: 'pu',
+        podName: 'p',
+        podNamespace: 'ns',
+        request: 'net',
+        device: 'attachment-0',
+        ifName: 'net1',
+        netns: '/proc/1/ns/net',
+        networkName: 'n',
+        phase: 'attached',
+        result: {
+          cniVersion: '1.0.0',
+          interfaces: [{ name: 'net1', mac: '02:00:00:00:00:0b', sandbox: '/proc/1/ns/net' }],
+          ips: [{ address: '10.0.0.9/24', interface: 0 }],
+        },
+        updatedAt: '2026-01-01T00:00:00Z',
+      },
+    ],
+  }
+  let mounted: unknown
+  await recover({
+    claims: async () => ({ m: rec }),
+    specs: {
+      exists: async () => false,
+      write: async (_uid, devices) => {
+        mounted = devices[0]?.mounts?.[0]?.containerPath
+        return []
+      },
+      remove: async () => undefined,
+      listClaimUids: async () => [],
+    },
+    gc: {
+      garbageCollect: async () => ({ detachedClaims: [], deletedCacheEntries: [], errors: [] }),
+    },
+    logger: silentLogger(),
+    metadata: new ClaimMetadata(files),
+  })
+  t.equal(
+    mounted,
+    '/var/run/kubernetes.io/dra-device-attributes/resourceclaims/m/net/x-metadata.json',
+  )
+  t.match(firstStreamObject((await files.read({ namespace: 'ns', name: 'm' }, 'net')) ?? ''), {
+    requests: [{ name: 'net', devices: [{ networkData: { ips: ['10.0.0.9/24'] } }] }],
+  })
 })

@@ -84,6 +84,23 @@ t.test('deviceStatuses', async t => {
 })
 
 /** A real ledger (and a peer instance on the same file) holding `claims`. */
+t.test('deviceStatuses: shares of one device are separate entries keyed by shareID', async t => {
+  // Invariant: two shares of a shared host link never take each other's attachment; each status
+  // entry carries its shareID, an exclusive device's entry none.
+  const shareA = '0b3f6a3e-2c1d-4a7e-9f00-000000000001'
+  const shareB = '0b3f6a3e-2c1d-4a7e-9f00-000000000002'
+  const shared = (shareID: string) => ({ ...plan('host-ndra-shared0'), shareID })
+  const rec: ClaimRecord = {
+    ...record([att({ device: 'host-ndra-shared0', shareID: shareB })]),
+    plans: [shared(shareA), shared(shareB)],
+  }
+  const [a, b] = deviceStatuses(rec)
+  t.match(a, { device: 'host-ndra-shared0', shareID: shareA, ready: false, reason: 'Pending' })
+  t.match(b, { device: 'host-ndra-shared0', shareID: shareB, ready: true, reason: 'NetworkReady' })
+  const [plain] = deviceStatuses(record([att({})]))
+  t.notOk(plain && 'shareID' in plain, 'no shareID key for an exclusive device')
+})
+
 async function ledgers(t: Test, claims: readonly ClaimRecord[]) {
   const dir = await mkdtemp(join(tmpdir(), 'ndra-status-'))
   const ledger = await ClaimLedger.open({ dir })

@@ -6,7 +6,8 @@
 // written networks pass the policy with the demo allowance (namespace granted, parent link
 // ndra-demo0, addresses in 10.10.0.0/16) and are refused by the default policy (admin networks
 // only). The demo allowance is examples/values-demo.yaml itself (the file the demo and e2e install
-// the chart with); a claim on its admin network sets only ips inside the network's subnet.
+// the chart with); a claim entry on its admin network sets only what the network's claimOverrides
+// allow, also when it names the parent of a prioritized list whose alternative is that network.
 import { readFileSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +16,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml'
 
 /* eslint-disable @typescript-eslint/no-unsafe-return -- see Obj below */
 import { validateCniConfig } from '../../../src/claims/cni-config.js'
+import { buildAttachmentPlans } from '../../../src/claims/plan-builder.js'
 import {
   claimEntryProblems,
   overrideProblems,
@@ -46,7 +48,18 @@ const expected: Record<string, string[]> = {
   'host-interface.yaml': ['ResourceClaim', 'Pod'],
   'admin-network.yaml': ['DeviceClass', 'ResourceClaim', 'Pod'],
   'admin-network-ips.yaml': ['ResourceClaim', 'Pod'],
+  'prioritized-metadata.yaml': ['ResourceClaimTemplate', 'Pod'],
+  'link-health.yaml': ['ResourceClaim', 'Pod'],
+  'link-taint.yaml': ['ResourceClaim', 'Pod'],
+  'shared-link.yaml': ['ResourceClaimTemplate', 'Pod', 'Pod', 'Pod', 'Pod'],
 }
+/** The host link each host-interface example selects (the e2e creates these veths). */
+const HOST_INTERFACE_OF: Record<string, string | undefined> = {
+  'host-interface.yaml': 'ndra-hostif0',
+  'link-taint.yaml': 'ndra-hostif1',
+  'prioritized-metadata.yaml': 'ndra-fast0',
+}
+const HOST_INTERFACE_CLASS = 'host-interface.network-dra.dev'
 const apiVersions: Record<string, string> = {
   ResourceClaim: 'resource.k8s.io/v1',
   ResourceClaimTemplate: 'resource.k8s.io/v1',
@@ -72,17 +85,59 @@ function podSpecs(objects: Obj[]): { name: string; spec: Obj }[] {
   })
 }
 
-function opaqueConfigs(objects: Obj[]): { where: string; opaque: Obj }[] {
+/** One opaque config entry and the DeviceClasses of the (sub)requests it applies to. */
+interface OpaqueEntry {
+  where: string
+  opaque: Obj
+  classes: string[]
+}
+
+/**
+ * The class of every request name an entry may name: `req` of `exactly`, `req` of a prioritized
+ * list (all its alternatives: the entry applies to whichever is chosen) and each `req/sub`.
+ */
+function requestClassesOf(devices: Obj): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const r of (devices.requests ?? []) as Obj[]) {
+    if (r.exactly) {
+      out.set(r.name as string, [r.exactly.deviceClassName as string])
+      continue
+    }
+    const subs = (r.firstAvailable ?? []) as Obj[]
+    out.set(
+      r.name as string,
+      subs.map(x => x.deviceClassName as string),
+    )
+    for (const x of subs) out.set(`${r.name as string}/${x.name as string}`, [x.deviceClassName])
+  }
+  return out
+}
+
+function opaqueConfigs(objects: Obj[]): OpaqueEntry[] {
   return objects.flatMap(o => {
-    const configs: Obj[] =
+    const devices: Obj | undefined =
       o.kind === 'ResourceClaim'
-        ? (o.spec.devices.config ?? [])
+        ? o.spec.devices
         : o.kind === 'ResourceClaimTemplate'
-          ? (o.spec.spec.devices.config ?? [])
-          : o.kind === 'DeviceClass'
-            ? (o.spec.config ?? [])
-            : []
-    return configs.map(c => ({ where: `${o.kind}/${o.metadata.name}`, opaque: c.opaque as Obj }))
+          ? o.spec.spec.devices
+          : undefined
+    const configs: Obj[] =
+      devices !== undefined
+        ? (devices.config ?? [])
+        : o.kind === 'DeviceClass'
+          ? (o.spec.config ?? [])
+          : []
+    const byName = devices !== undefined ? requestClassesOf(devices) : new Map<string, string[]>()
+    return configs.map(c => {
+      const requests = (c.requests ?? []) as string[]
+      const classes =
+        o.kind === 'DeviceClass'
+          ? [o.metadata.name as string]
+          : requests.length === 0
+            ? [...new Set([...byName.values()].flat())]
+            : requests.flatMap(r => byName.get(r) ?? [`<unknown request ${r}>`])
+      return { where: `${o.kind}/${o.metadata.name}`, opaque: c.opaque as Obj, classes }
+    })
   })
 }
 
@@ -155,51 +210,74 @@ for (const [file, kinds] of Object.entries(expected)) {
             ? o.spec.spec.devices
             : undefined
       return devices
-        ? ((devices.requests ?? []) as Obj[]).map(r => r.exactly.deviceClassName as string)
+        ? ((devices.requests ?? []) as Obj[]).flatMap(r =>
+            r.firstAvailable
+              ? (r.firstAvailable as Obj[]).map(s => s.deviceClassName as string)
+              : [r.exactly.deviceClassName as string],
+          )
         : []
     })
     for (const cls of requestClasses) {
       t.ok(cls.endsWith(`.${DRIVER}`), `request class ${cls} belongs to the driver`)
     }
 
-    for (const { where, opaque } of opaqueConfigs(objects)) {
+    for (const { where, opaque, classes } of opaqueConfigs(objects)) {
       t.equal(opaque.driver, DRIVER, `${where}: opaque config targets the driver`)
       const v = validateCniConfig(opaque.parameters)
       t.ok(v.ok, `${where}: CNIConfig is well-formed ${v.ok ? '' : v.errors.join('; ')}`)
       t.equal(opaque.parameters.apiVersion, 'network-dra.dev/v1alpha1')
       t.equal(opaque.parameters.kind, 'CNIConfig')
       if (!v.ok) continue
-      const tenant = !where.startsWith('DeviceClass/')
+      for (const cls of classes) {
+        t.ok(requestClasses.includes(cls) || where.startsWith('DeviceClass/'), `${where}: ${cls}`)
+      }
       const network = v.config.network
-      if (network === undefined) {
-        const cls = requestClasses[0] ?? ''
-        const admin = demoNetworks.get(cls)
-        t.ok(admin, `${where}: without a network, names an admin network of values-demo.yaml`)
-        if (admin === undefined) continue
-        t.same(
-          overrideProblems(
-            v.config,
-            where,
-            { network: admin.network, overrides: admin.claimOverrides },
-            DEMO_ALLOWANCE,
-          ),
-          [],
-          `${where}: sets only what admin network ${cls} allows`,
-        )
+      if (where.startsWith('DeviceClass/')) {
+        // The admin's own network: checked by the daemon at prepare, not by the tenant policy.
+        t.ok(network, `${where}: an admin class carries a network`)
+        if (network) t.same(cniVersionProblems(network, where), [], `${where}: cniVersion`)
         continue
       }
-      t.equal(opaque.parameters.interfaceName, 'net1')
-      t.same(cniVersionProblems(network, where), [], `${where}: a supported cniVersion`)
-      if (!tenant) continue
       const ns = {
         namespace: 'demo',
         granted: DEMO_ALLOWANCE.tenantNetworkNamespaces.includes('demo'),
       }
+      if (network === undefined) {
+        // Fields on top of the network the class (admin network) or another entry brings.
+        for (const cls of classes) {
+          const admin = demoNetworks.get(cls)
+          if (admin === undefined) {
+            t.same(
+              claimEntryProblems(v.config, where, DEMO_ALLOWANCE, ns),
+              [],
+              `${where}: entry for ${cls} passes the policy with the demo allowance`,
+            )
+            continue
+          }
+          t.same(
+            overrideProblems(
+              v.config,
+              where,
+              { network: admin.network, overrides: admin.claimOverrides },
+              DEMO_ALLOWANCE,
+            ),
+            [],
+            `${where}: sets only what admin network ${cls} allows`,
+          )
+        }
+        continue
+      }
+      for (const cls of classes) {
+        t.notOk(demoNetworks.has(cls), `${where}: no network of its own for admin network ${cls}`)
+      }
+      t.same(cniVersionProblems(network, where), [], `${where}: a supported cniVersion`)
       const problems = [
         ...claimEntryProblems(v.config, where, DEMO_ALLOWANCE, ns),
         ...rawNetworkProblems(network, DEMO_ALLOWANCE, {
           path: `${where}.network`,
-          hostInterface: file === 'host-interface.yaml' ? 'ndra-hostif0' : undefined,
+          hostInterface: classes.includes(HOST_INTERFACE_CLASS)
+            ? HOST_INTERFACE_OF[file]
+            : undefined,
           bounds: policyBounds(DEMO_ALLOWANCE),
         }),
       ]
@@ -252,6 +330,25 @@ t.test('demo contents match the README', async t => {
     'demo-ips.network-dra.dev',
     'the admin network of values-demo.yaml',
   )
+  // The prioritized-list demo (test/e2e/health-taints.ts asserts what the README shows): the
+  // host link does not exist in the e2e, so the slot of the admin network is chosen.
+  const pl = load('prioritized-metadata.yaml').find(o => o.kind === 'ResourceClaimTemplate')!
+  const plDevices = pl.spec.spec.devices
+  t.same(
+    (plDevices.requests[0].firstAvailable as Obj[]).map(x => `${x.name}:${x.deviceClassName}`),
+    ['fast:host-interface.network-dra.dev', 'slot:demo-ips.network-dra.dev'],
+  )
+  t.same(
+    (plDevices.config as Obj[]).map(
+      c => `${(c.requests as string[]).join()}:${c.opaque.parameters.interfaceName ?? '-'}`,
+    ),
+    ['nic:net1', 'nic/slot:-', 'nic/fast:fast0', 'extra:net2'],
+  )
+  t.equal(
+    plDevices.config[1].opaque.parameters.ips[0],
+    '10.10.6.30/24',
+    'inside demo-ips (10.10.6.0/24), not the address admin-network-ips.yaml uses',
+  )
   const hostif = load('host-interface.yaml').find(o => o.kind === 'ResourceClaim')!
   t.equal(hostif.spec.devices.requests[0].exactly.deviceClassName, 'host-interface.network-dra.dev')
   t.equal(hostif.spec.devices.config[0].opaque.parameters.network.plugins[0].type, 'host-device')
@@ -259,5 +356,80 @@ t.test('demo contents match the README', async t => {
     hostif.spec.devices.config[0].opaque.parameters.network.plugins[0].device,
     undefined,
     'the driver pins the device',
+  )
+})
+
+// Invariant: the prioritized-list demo, allocated the way the scheduler's allocator writes it (the
+// slot chosen; the class config of demo-ips addressed to `nic/slot`, the claim's entries as
+// written), passes the driver's prepare-time checks with the demo allowance and yields net1 on the
+// admin network with the `nic/slot` address and net2 on the claim's network; the `nic/fast`
+// entry (fast0, host-device) is not applied.
+t.test('prioritized-metadata: the plans the driver builds from the allocation', async t => {
+  const tpl = load('prioritized-metadata.yaml').find(o => o.kind === 'ResourceClaimTemplate')!
+  const admin = demoNetworks.get('demo-ips.network-dra.dev')!
+  const classParams = {
+    apiVersion: 'network-dra.dev/v1alpha1',
+    kind: 'CNIConfig',
+    network: admin.network,
+  }
+  const claimEntries = (tpl.spec.spec.devices.config as Obj[]).map(c => ({
+    source: 'FromClaim',
+    requests: c.requests as string[],
+    opaque: c.opaque as { driver: string; parameters: unknown },
+  }))
+  const plans = buildAttachmentPlans({
+    claim: {
+      metadata: { namespace: 'demo', name: 'demo-pl-net-x', uid: 'u' },
+      status: {
+        allocation: {
+          devices: {
+            results: [
+              { request: 'nic/slot', driver: DRIVER, pool: 'node', device: 'attachment-0' },
+              { request: 'extra', driver: DRIVER, pool: 'node', device: 'attachment-1' },
+            ],
+            config: [
+              {
+                source: 'FromClass',
+                requests: ['nic/slot'],
+                opaque: { driver: DRIVER, parameters: classParams },
+              },
+              ...claimEntries,
+            ],
+          },
+        },
+      },
+    },
+    driverName: DRIVER,
+    nodeName: 'node',
+    policy: DEMO_ALLOWANCE,
+    hostInterface: () => undefined,
+  })
+  t.same(
+    plans.map(p => ({
+      request: p.request,
+      requestRef: p.requestRef,
+      ifName: p.ifName,
+      capabilityArgs: p.capabilityArgs,
+      type: (p.networkConfig['plugins'] as Obj[])[0]?.type,
+      subnet: (p.networkConfig['plugins'] as Obj[])[0]?.ipam.ranges[0][0].subnet,
+    })),
+    [
+      {
+        request: 'nic',
+        requestRef: 'nic/slot',
+        ifName: 'net1',
+        capabilityArgs: { ips: ['10.10.6.30/24'] },
+        type: 'macvlan',
+        subnet: '10.10.6.0/24',
+      },
+      {
+        request: 'extra',
+        requestRef: undefined,
+        ifName: 'net2',
+        capabilityArgs: {},
+        type: 'macvlan',
+        subnet: '10.10.8.0/24',
+      },
+    ],
   )
 })

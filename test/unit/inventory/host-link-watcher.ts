@@ -41,3 +41,48 @@ t.test('reports changes only; survives failures; stops', async t => {
   await clock.advance(50_000)
   t.equal(polls, before, 'no polls after stop')
 })
+
+t.test('wake: one read per burst after wakeDelayMs; resync re-armed after it', async t => {
+  const clock = new FakeClock()
+  let state = 'up'
+  let polls = 0
+  const seen: string[] = []
+  const w = new HostLinkWatcher({
+    source: {
+      list: () => {
+        polls++
+        return Promise.resolve([{ name: 'a', state, addresses: [] }])
+      },
+    },
+    clock,
+    logger: silentLogger(),
+    intervalMs: 60_000,
+    wakeDelayMs: 100,
+    onChange: links => seen.push(links.map(l => l.state).join()),
+  })
+  w.wake()
+  await clock.advance(1_000)
+  t.equal(polls, 0, 'wake before start does nothing')
+  await w.start()
+  state = 'down'
+  w.wake()
+  w.wake()
+  w.wake()
+  await clock.advance(99)
+  t.equal(polls, 1, 'not before the delay')
+  await clock.advance(1)
+  t.equal(polls, 2, 'one read for the burst')
+  t.same(seen, ['up', 'down'])
+  await clock.advance(59_999)
+  t.equal(polls, 2, 'resync counted from the last read')
+  await clock.advance(1)
+  t.equal(polls, 3, 'resync')
+  const a = w.poll()
+  const b = w.poll()
+  await Promise.all([a, b])
+  t.equal(polls, 5, 'a read asked for during a read runs after it')
+  w.wake()
+  w.stop()
+  await clock.advance(120_000)
+  t.equal(polls, 5, 'stop cancels a pending wake and the resync')
+})

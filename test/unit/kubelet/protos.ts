@@ -1,5 +1,6 @@
-// Invariant: the loaded definitions expose exactly the full method paths the kubelet dials, and a
-// v1 reply carrying share_id decodes cleanly with the v1beta1 definition (same field numbers).
+// Invariant: the loaded definitions expose exactly the full method paths the kubelet dials, a v1
+// reply carrying share_id decodes cleanly with the v1beta1 definition (same field numbers), and the
+// device health messages of v1 and v1alpha1 use kubelet v0.37.2's field numbers (message = 5).
 import { pathToFileURL } from 'node:url'
 import { join, resolve } from 'node:path'
 import t from 'tap'
@@ -44,6 +45,12 @@ t.test('full method paths', async t => {
       path: '/k8s.io.kubelet.pkg.apis.dra.v1beta1.DRAPlugin/NodeUnprepareResources',
     },
     {
+      svc: protos.draHealthV1,
+      method: 'NodeWatchResources',
+      path: '/v1.DRAResourceHealth/NodeWatchResources',
+      responseStream: true,
+    },
+    {
       svc: protos.draHealthV1alpha1,
       method: 'NodeWatchResources',
       path: '/v1alpha1.DRAResourceHealth/NodeWatchResources',
@@ -68,8 +75,33 @@ t.test('full method paths', async t => {
   t.same(DRA_SERVICE_VERSIONS, {
     v1: 'v1.DRAPlugin',
     v1beta1: 'v1beta1.DRAPlugin',
+    healthV1: 'v1.DRAResourceHealth',
     healthV1alpha1: 'v1alpha1.DRAResourceHealth',
   })
+})
+
+t.test('device health messages use the upstream field numbers on v1 and v1alpha1', async t => {
+  const msg = {
+    devices: [
+      {
+        device: { poolName: 'p', deviceName: 'd' },
+        health: 'UNHEALTHY',
+        lastUpdatedTime: 1,
+        healthCheckTimeoutSeconds: 30,
+        message: 'm',
+      },
+    ],
+  }
+  // devices=1 { device=1 { pool_name=1 "p", device_name=2 "d" }, health=2 (UNHEALTHY=2),
+  // last_updated_time=3, health_check_timeout_seconds=4, message=5 }
+  const want = [
+    0x0a, 17, 0x0a, 6, 0x0a, 1, 0x70, 0x12, 1, 0x64, 0x10, 2, 0x18, 1, 0x20, 30, 0x2a, 1, 0x6d,
+  ]
+  for (const svc of [protos.draHealthV1, protos.draHealthV1alpha1]) {
+    const m = svc.NodeWatchResources!
+    t.same([...m.responseSerialize(msg)], want, m.path)
+    t.same([...m.requestSerialize({})], [], `${m.path} request is empty`)
+  }
 })
 
 t.test('registration messages use the upstream field numbers', async t => {

@@ -1,15 +1,23 @@
 // Invariant: published devices always satisfy the API limits — DNS-label names that never
 // collide, C-identifier attribute names, string values ≤64 (dropped, never truncated), ≤32
 // attributes — and pools split into slices of at most 128 devices (an empty pool is one slice).
+// A shared host link is one device with allowMultipleAllocations and a children capacity of which
+// each allocation consumes exactly one, published instead of (never besides) its exclusive device.
 import t from 'tap'
 import {
   attachmentDevices,
+  exclusiveFallback,
   hostDeviceName,
   hostInterfaceDevice,
   hostInterfaceIndex,
+  linkDownTaintKey,
+  maxDevicesFor,
   poolDevices,
+  sharedHostLinkDevice,
   splitDevices,
+  type LinkDownTaint,
 } from '../../../src/slices/device-builder.js'
+import { parseSharedHostLinks } from '../../../src/slices/shared-host-links.js'
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 
@@ -113,4 +121,90 @@ t.test('custom split size', async t => {
     splitDevices(attachmentDevices(5), 2).map(c => c.length),
     [2, 2, 1],
   )
+})
+
+t.test('link-down taint (KEP-5055)', async t => {
+  const taint: LinkDownTaint = { key: 'network-dra.dev/link-down', effect: 'NoSchedule' }
+  const cases: { name: string; state: string; taint?: LinkDownTaint; want: unknown }[] = [
+    { name: 'up: no taint', state: 'up', taint, want: undefined },
+    { name: 'unknown (virtual link up): no taint', state: 'unknown', taint, want: undefined },
+    {
+      name: 'down',
+      state: 'down',
+      taint,
+      want: [{ key: 'network-dra.dev/link-down', value: 'down', effect: 'NoSchedule' }],
+    },
+    {
+      name: 'lowerlayerdown, NoExecute',
+      state: 'lowerlayerdown',
+      taint: { ...taint, effect: 'NoExecute' },
+      want: [{ key: 'network-dra.dev/link-down', value: 'lowerlayerdown', effect: 'NoExecute' }],
+    },
+    {
+      name: 'a state that is no label value reads as down',
+      state: 'weird state!',
+      taint,
+      want: [{ key: 'network-dra.dev/link-down', value: 'down', effect: 'NoSchedule' }],
+    },
+    { name: 'taints off', state: 'down', want: undefined },
+  ]
+  for (const c of cases) {
+    const d = hostInterfaceDevice({ name: 'eth1', state: c.state, addresses: [] }, c.taint)
+    t.same(d.taints, c.want, c.name)
+  }
+  t.equal(linkDownTaintKey('net.example.com'), 'net.example.com/link-down')
+  const pool = poolDevices(2, [{ name: 'eth1', state: 'down', addresses: [] }], taint)
+  t.equal(maxDevicesFor(pool, 128), 64, 'a tainted device lowers the slice limit')
+  t.equal(maxDevicesFor(poolDevices(2, []), 128), 128)
+  t.equal(maxDevicesFor(pool, 10), 10)
+})
+
+t.test('shared host link (KEP-5075): one shareable device, each allocation one child', async t => {
+  const link = { name: 'ndra-shared0', mac: '02:00:00:00:00:01', state: 'up', addresses: [] }
+  const d = sharedHostLinkDevice(link, 3)
+  t.same(d, {
+    name: 'host-ndra-shared0',
+    attributes: {
+      kind: { string: 'shared-host-link' },
+      interfaceName: { string: 'ndra-shared0' },
+      macAddress: { string: '02:00:00:00:00:01' },
+      state: { string: 'up' },
+    },
+    capacity: { children: { value: '3', requestPolicy: { default: '1', validValues: ['1'] } } },
+    allowMultipleAllocations: true,
+  })
+  const taint: LinkDownTaint = { key: linkDownTaintKey('network-dra.dev'), effect: 'NoSchedule' }
+  const down = sharedHostLinkDevice({ ...link, state: 'down' }, 3, taint)
+  t.same(down.taints, [{ key: 'network-dra.dev/link-down', value: 'down', effect: 'NoSchedule' }])
+  t.ok(
+    Object.keys(d.attributes ?? {}).length + Object.keys(d.capacity ?? {}).length <= 32,
+    'attributes + capacities ≤ 32',
+  )
+})
+
+t.test('pool: a shared link is published once, as its shared device', async t => {
+  const { rules } = parseSharedHostLinks('[{"pattern":"^ndra-shared","capacity":4}]')
+  const links = [
+    { name: 'ndra-shared0', state: 'up', addresses: [] },
+    { name: 'ndra-hostif0', state: 'up', addresses: [] },
+  ]
+  const pool = poolDevices(1, links, undefined, rules)
+  t.same(
+    pool.map(d => [d.name, d.attributes?.['kind'], d.allowMultipleAllocations ?? false]),
+    [
+      ['attachment-0', { string: 'attachment' }, false],
+      ['host-ndra-hostif0', { string: 'host-interface' }, false],
+      ['host-ndra-shared0', { string: 'shared-host-link' }, true],
+    ],
+  )
+  t.equal(pool[2]?.capacity?.['children']?.value, '4')
+  t.equal(hostInterfaceIndex(links).get('host-ndra-shared0'), 'ndra-shared0', 'plan builder index')
+})
+
+t.test('exclusive fallback: a shared device becomes the host-interface device', async t => {
+  const link = { name: 'ndra-shared0', state: 'down', addresses: [] }
+  const taint: LinkDownTaint = { key: 'network-dra.dev/link-down', effect: 'NoSchedule' }
+  t.same(exclusiveFallback(sharedHostLinkDevice(link, 3, taint)), hostInterfaceDevice(link, taint))
+  const slot = attachmentDevices(1)[0]
+  t.equal(slot && exclusiveFallback(slot), slot, 'other devices unchanged')
 })

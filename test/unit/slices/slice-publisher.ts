@@ -1,10 +1,17 @@
 // Invariant: the publisher converges the API to exactly the desired pool — ≤128 devices per
 // slice, one generation with the right resourceSliceCount, owner = Node — bumps the generation
 // only when content changes, deletes obsolete slices, and re-creates slices the kubelet wipes; a
-// watch ended by the server (routine, every ~35 s) or by its own stop() is not a warning.
+// watch ended by the server (routine, every ~35 s) or by its own stop() is not a warning. An
+// apiserver that drops taints or allowMultipleAllocations is noticed once and the pool converges
+// without them (shared host links then as exclusive devices).
 import t, { type Test } from 'tap'
 import { createLogger, silentLogger } from '../../../src/logger.js'
-import { attachmentDevices, type SliceDevice } from '../../../src/slices/device-builder.js'
+import {
+  attachmentDevices,
+  exclusiveFallback,
+  sharedHostLinkDevice,
+  type SliceDevice,
+} from '../../../src/slices/device-builder.js'
 import { SlicePublisher } from '../../../src/slices/slice-publisher.js'
 import type { ResourceSliceObject, SliceClient } from '../../../src/slices/slice-client.js'
 import { FakeClock } from '../../fakes/kube-clock.js'
@@ -294,3 +301,94 @@ t.test('a watch ended by the server (routine re-watch) or by stop() is not a war
   t.same(warnings(), [], 'stop(): no warning')
   t.equal(client.watching(), 0)
 })
+
+const tainted = (state: string): SliceDevice => ({
+  name: 'host-x',
+  attributes: { state: { string: state } },
+  taints: [{ key: `${D}/link-down`, value: state, effect: 'NoSchedule' }],
+})
+
+t.test(
+  'a taint added and removed is a content change; 64 devices per slice with taints',
+  async t => {
+    const { client, pub } = setup([...attachmentDevices(100), { name: 'host-x' }])
+    await pub.sync()
+    checkPool(t, client, 101, 1, 0)
+    pub.setDevices([...attachmentDevices(100), tainted('down')])
+    await pub.sync()
+    checkPool(t, client, 101, 2, 1)
+    t.ok(
+      slices(client).every(s => (s.spec.devices ?? []).length <= 64),
+      'the API limit with taints',
+    )
+    const host = slices(client)
+      .flatMap(s => s.spec.devices ?? [])
+      .find(d => d.name === 'host-x')
+    t.same(host?.taints, [{ key: `${D}/link-down`, value: 'down', effect: 'NoSchedule' }])
+    const calls = client.calls.length
+    await pub.sync()
+    t.equal(
+      client.calls.slice(calls).filter(c => !c.startsWith('list')).length,
+      0,
+      'taints read back equal: no rewrite',
+    )
+    pub.setDevices([...attachmentDevices(100), { name: 'host-x' }])
+    await pub.sync()
+    checkPool(t, client, 101, 1, 2)
+    t.notOk(pub.taintsDropped)
+  },
+)
+
+t.test('an apiserver that drops taints is noticed once; no write loop', async t => {
+  const { client, pub } = setup([tainted('down')])
+  client.dropTaints = true
+  await pub.sync()
+  t.ok(pub.taintsDropped, 'noticed on the stored object')
+  await pub.sync()
+  checkPool(t, client, 1, 1, 0)
+  const calls = client.calls.length
+  await pub.sync()
+  await pub.sync()
+  t.equal(
+    client.calls.slice(calls).filter(c => !c.startsWith('list')).length,
+    0,
+    'converged without taints',
+  )
+})
+
+const sharedLink = (): SliceDevice =>
+  sharedHostLinkDevice({ name: 'ndra-shared0', state: 'up', addresses: [] }, 3)
+
+t.test('shared devices are published as they are where the apiserver keeps them', async t => {
+  const { client, pub } = setup([sharedLink()])
+  await pub.sync()
+  t.notOk(pub.sharingDropped)
+  t.same(slices(client)[0]?.spec.devices, [sharedLink()])
+  const calls = client.calls.length
+  await pub.sync()
+  t.same(
+    client.calls.slice(calls).filter(c => !c.startsWith('list')),
+    [],
+    'capacity and allowMultipleAllocations compare equal: no rewrite',
+  )
+})
+
+t.test(
+  'an apiserver that drops allowMultipleAllocations (1.35) gets the exclusive device; no write loop',
+  async t => {
+    const { client, pub } = setup([...attachmentDevices(1), sharedLink()])
+    client.dropSharing = true
+    await pub.sync()
+    t.ok(pub.sharingDropped, 'noticed on the stored object')
+    const stored = slices(client)[0]?.spec.devices ?? []
+    t.same(
+      stored.find(d => d.name === 'host-ndra-shared0'),
+      exclusiveFallback(sharedLink()),
+      'republished at once as the exclusive host-interface device',
+    )
+    const calls = client.calls.length
+    await pub.sync()
+    await pub.sync()
+    t.equal(client.calls.slice(calls).filter(c => !c.startsWith('list')).length, 0, 'converged')
+  },
+)

@@ -1,0 +1,115 @@
+/**
+ * Link notifications from the kernel: a long-running `ip -o monitor link` child whose every output
+ * line (one rtnetlink RTM_NEWLINK/RTM_DELLINK message) becomes an `onEvent()` call. Chosen over an
+ * npm netlink binding by measurement (event within ~6 ms of `ip link set`, 2.8 MiB RSS, no CPU when
+ * idle; the only npm binding is an unmaintained native addon the image cannot build). The lines
+ * are not parsed: listeners re-read the inventory, which stays the single source of link facts.
+ * When the child exits it is restarted after `restartDelayMs`, with an `onEvent()` for what may
+ * have been missed meanwhile.
+ */
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { errorMessage } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { Clock, Timer } from '../slices/clock.js'
+
+/** A started child process. */
+export interface LineProcess {
+  stop(): void
+}
+
+/** Starts a process and reports its stdout lines and its end. */
+export interface LineSpawner {
+  spawn(
+    file: string,
+    args: readonly string[],
+    onLine: (line: string) => void,
+    onExit: (reason: string) => void,
+  ): LineProcess
+}
+
+/** The real spawner (node:child_process); stderr is discarded. */
+export const nodeLineSpawner: LineSpawner = {
+  spawn(file, args, onLine, onExit) {
+    const child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let ended = false
+    const end = (reason: string): void => {
+      if (ended) return
+      ended = true
+      onExit(reason)
+    }
+    createInterface({ input: child.stdout }).on('line', onLine)
+    child.on('error', err => {
+      end(errorMessage(err))
+    })
+    child.on('exit', (code, signal) => {
+      end(signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}`)
+    })
+    return {
+      stop: () => {
+        ended = true
+        child.kill()
+      },
+    }
+  },
+}
+
+/** Options of {@link LinkMonitor}. */
+export interface LinkMonitorOptions {
+  readonly spawner: LineSpawner
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly onEvent: () => void
+  readonly ipPath?: string
+  readonly restartDelayMs?: number
+}
+
+/** See the module header. */
+export class LinkMonitor {
+  readonly #o: LinkMonitorOptions
+  #child: LineProcess | undefined
+  #restart: Timer | undefined
+  #running = false
+  /** Lines seen since start (for metrics and tests). */
+  events = 0
+
+  constructor(opts: LinkMonitorOptions) {
+    this.#o = opts
+  }
+
+  start(): void {
+    this.#running = true
+    this.#spawn()
+  }
+
+  stop(): void {
+    this.#running = false
+    this.#restart?.cancel()
+    this.#restart = undefined
+    this.#child?.stop()
+    this.#child = undefined
+  }
+
+  #spawn(): void {
+    this.#child = this.#o.spawner.spawn(
+      this.#o.ipPath ?? 'ip',
+      ['-o', 'monitor', 'link'],
+      () => {
+        this.events++
+        this.#o.onEvent()
+      },
+      reason => {
+        this.#child = undefined
+        if (!this.#running) return
+        const delay = this.#o.restartDelayMs ?? 5_000
+        this.#o.logger.warn({ reason, restartInMs: delay }, 'ip monitor link ended; restarting')
+        this.#restart = this.#o.clock.setTimeout(() => {
+          this.#restart = undefined
+          if (!this.#running) return
+          this.#spawn()
+          this.#o.onEvent()
+        }, delay)
+      },
+    )
+  }
+}

@@ -1,0 +1,111 @@
+// Invariant: the monitor runs exactly `ip -o monitor link`, turns every line into one event,
+// restarts the child after restartDelayMs when it ends (with one catch-up event), and after stop()
+// neither restarts nor reports. The real spawner reports lines and the exit of a real process.
+import t from 'tap'
+import {
+  LinkMonitor,
+  nodeLineSpawner,
+  type LineSpawner,
+} from '../../../src/inventory/link-monitor.js'
+import { silentLogger } from '../../../src/logger.js'
+import { FakeClock } from '../../fakes/kube-clock.js'
+
+class FakeSpawner implements LineSpawner {
+  readonly started: string[][] = []
+  stopped = 0
+  line: (l: string) => void = () => undefined
+  exit: (r: string) => void = () => undefined
+  spawn(
+    file: string,
+    args: readonly string[],
+    onLine: (line: string) => void,
+    onExit: (reason: string) => void,
+  ) {
+    this.started.push([file, ...args])
+    this.line = onLine
+    this.exit = onExit
+    return {
+      stop: () => {
+        this.stopped++
+      },
+    }
+  }
+}
+
+t.test('events, restart, stop', async t => {
+  const clock = new FakeClock()
+  const sp = new FakeSpawner()
+  let events = 0
+  const m = new LinkMonitor({
+    spawner: sp,
+    clock,
+    logger: silentLogger(),
+    onEvent: () => events++,
+    ipPath: '/usr/bin/ip',
+    restartDelayMs: 2_000,
+  })
+  m.start()
+  t.same(sp.started, [['/usr/bin/ip', '-o', 'monitor', 'link']])
+  sp.line('3: eth1: <BROADCAST> mtu 1500 state DOWN')
+  sp.line('Deleted 4: veth9')
+  t.equal(events, 2, 'one event per line')
+  t.equal(m.events, 2)
+  sp.exit('exited with code 1')
+  await clock.advance(1_999)
+  t.equal(sp.started.length, 1, 'not restarted before the delay')
+  await clock.advance(1)
+  t.equal(sp.started.length, 2, 'restarted')
+  t.equal(events, 3, 'catch-up event after restart')
+  m.stop()
+  t.equal(sp.stopped, 1, 'child stopped')
+  sp.exit('killed by SIGTERM')
+  await clock.advance(10_000)
+  t.equal(sp.started.length, 2, 'no restart after stop')
+})
+
+t.test('stop during the restart delay cancels it', async t => {
+  const clock = new FakeClock()
+  const sp = new FakeSpawner()
+  const m = new LinkMonitor({
+    spawner: sp,
+    clock,
+    logger: silentLogger(),
+    onEvent: () => undefined,
+  })
+  m.start()
+  t.same(sp.started[0], ['ip', '-o', 'monitor', 'link'], 'default ip from PATH')
+  sp.exit('exited with code 1')
+  m.stop()
+  await clock.advance(60_000)
+  t.equal(sp.started.length, 1)
+})
+
+t.test('real spawner: lines and exit of a real process', async t => {
+  const lines: string[] = []
+  const reason = await new Promise<string>(resolve => {
+    nodeLineSpawner.spawn(
+      '/bin/sh',
+      ['-c', 'echo one; echo two; exit 3'],
+      l => lines.push(l),
+      resolve,
+    )
+  })
+  t.same(lines, ['one', 'two'])
+  t.equal(reason, 'exited with code 3')
+  const missing = await new Promise<string>(resolve => {
+    nodeLineSpawner.spawn('/nonexistent/ip', [], () => undefined, resolve)
+  })
+  t.match(missing, /ENOENT/)
+  let ended = false
+  const p = nodeLineSpawner.spawn(
+    '/bin/sleep',
+    ['30'],
+    () => undefined,
+    () => {
+      ended = true
+    },
+  )
+  p.stop()
+  await new Promise(r => setTimeout(r, 100))
+  t.equal(ended, false, 'a stop is not reported as an end')
+})
