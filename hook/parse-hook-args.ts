@@ -36,7 +36,7 @@ function isAttachFlag(name: string): name is AttachFlag {
   return (ATTACH_FLAGS as readonly string[]).includes(name)
 }
 
-/** Largest accepted deadline: grpc-timeout carries at most 8 digits of milliseconds. */
+/** Largest accepted deadline: the deadline header (proto/hook/README.md) carries at most 8 digits. */
 export const MAX_TIMEOUT_MS = 99_999_999
 
 /**

@@ -1,12 +1,12 @@
 /**
  * Read the OCI state that runc writes on the hook's stdin (compact JSON, no trailing newline) to
- * EOF, with a size cap so a runaway writer cannot blow the gRPC message limit. Under bun (the
+ * EOF, with a size cap so a runaway writer cannot exceed the request size the plugin accepts. Under bun (the
  * shipped executable) Bun.stdin is used: process.stdin costs the bun build ≈ 10 MiB and tens of ms
  * (measured, hook/README.md); under Node, process.stdin.
  */
 import type { Readable } from 'node:stream'
 
-/** Largest state accepted: well under gRPC's default 4 MiB message limit on the plugin side. */
+/** Largest state accepted: under the plugin's 4 MiB request body limit (src/attach/hook-contract.ts). */
 export const MAX_STATE_BYTES = 3 * 1024 * 1024
 
 /** Input larger than the cap. */

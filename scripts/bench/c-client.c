@@ -1,14 +1,14 @@
 /*
  * Native floor for the hook benchmark: one Unix-socket round trip carrying the SAME bytes the
- * network-dra-hook sends (recorded by scripts/bench/hook-round-trip.mjs through a proxy), then read
- * HTTP/2 frames until the server ends stream 1 (a HEADERS frame with END_STREAM, i.e. the gRPC
- * trailers). No HPACK decoding: this measures process start + connect + write + read, nothing more.
+ * network-dra-hook sends (an HTTP/1.1 POST with `Connection: close`, recorded by
+ * scripts/bench/hook-fixtures.mjs through a proxy), then read the reply until the server closes
+ * the connection. No HTTP parsing beyond the status line: this measures process start + connect +
+ * write + read, nothing more.
  *
  * usage: c-client <socket-path> <request-bytes-file>
- * exit 0 when stream 1 ended with a DATA frame seen before it, 1 otherwise.
+ * exit 0 when the reply is "HTTP/1.1 200" with a body, 1 otherwise.
  */
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 static unsigned char req[65536];
-static unsigned char buf[65536];
+static char buf[65536];
 
 int main(int argc, char **argv) {
   if (argc != 3) {
@@ -43,28 +43,19 @@ int main(int argc, char **argv) {
   }
 
   size_t have = 0;
-  int saw_data = 0;
   for (;;) {
-    /* consume every complete frame in the buffer */
-    for (;;) {
-      if (have < 9) break;
-      uint32_t len = ((uint32_t)buf[0] << 16) | ((uint32_t)buf[1] << 8) | buf[2];
-      if (have < 9 + len) break;
-      unsigned type = buf[3], flags = buf[4];
-      uint32_t stream = (((uint32_t)buf[5] & 0x7f) << 24) | ((uint32_t)buf[6] << 16) |
-                        ((uint32_t)buf[7] << 8) | buf[8];
-      if (stream == 1 && type == 0x0 && len > 0) saw_data = 1;
-      if (stream == 1 && type == 0x1 && (flags & 0x1)) {
-        close(s);
-        return saw_data ? 0 : 1;
-      }
-      if (stream == 1 && type == 0x3) { fprintf(stderr, "stream reset\n"); return 1; }
-      memmove(buf, buf + 9 + len, have - 9 - len);
-      have -= 9 + len;
-    }
-    if (have == sizeof buf) { fprintf(stderr, "frame too large\n"); return 1; }
-    ssize_t n = read(s, buf + have, sizeof buf - have);
-    if (n <= 0) { fprintf(stderr, "connection closed before the end of stream 1\n"); return 1; }
+    if (have == sizeof buf - 1) { fprintf(stderr, "reply too large\n"); return 1; }
+    ssize_t n = read(s, buf + have, sizeof buf - 1 - have);
+    if (n < 0) { perror("read"); return 1; }
+    if (n == 0) break; /* Connection: close: the reply ends with EOF */
     have += (size_t)n;
   }
+  close(s);
+  buf[have] = '\0';
+  const char *body = strstr(buf, "\r\n\r\n");
+  if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 || body == NULL || body[4] == '\0') {
+    fprintf(stderr, "unexpected reply: %.60s\n", buf);
+    return 1;
+  }
+  return 0;
 }

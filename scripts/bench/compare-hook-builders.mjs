@@ -2,11 +2,10 @@
 // scripts/build/hook.mjs rests on numbers (results recorded in hook/README.md).
 // usage: node scripts/bench/compare-hook-builders.mjs [runs]   (needs `npm run build:ts` first)
 // Extra prebuilt hook executables can join the comparison: EXTRA_HOOKS=name=/path,name2=/path2
-// The framing alternative (scripts/bench/hook-http1-variant.ts: HTTP/1.1 + JSON with the runtime's
-// own client, served by node:http) is built with the shipped hook's bun flags and timed in the
-// same interleaved rounds; `http1-*` rows compare against `bun-compile-bytecode` (today's hook).
+// `bun-empty` is a program that only exits, built with the shipped flags: bun's own start-up and
+// exit, the floor under any bun-built hook (what is left above it is our code and the call).
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { interleaved, table } from './measure.mjs'
@@ -17,7 +16,6 @@ import {
   captureHookWire,
   hookArgs,
   startBenchServer,
-  startHttpBenchServer,
   writeTemp,
 } from './hook-fixtures.mjs'
 
@@ -32,23 +30,17 @@ function bunCompile(name, extra, from = entry) {
   return out
 }
 
-const httpEntry = join(ROOT, 'scripts', 'bench', 'hook-http1-variant.ts')
 const SHIPPED_FLAGS = ['--minify', '--bytecode']
-const httpVariants = ['fetch', 'node-http'].map(client => ({
-  name: `http1-json-${client}`,
-  bin: bunCompile(
-    `http1-${client}`,
-    [...SHIPPED_FLAGS, '--define', `HOOK_HTTP_CLIENT=${JSON.stringify(client)}`],
-    httpEntry,
-  ),
-}))
+const emptyEntry = join(work, 'empty.ts')
+writeFileSync(emptyEntry, 'process.exit(0)\n')
+const bunEmpty = bunCompile('bun-empty', SHIPPED_FLAGS, emptyEntry)
 
 const variants = [
   { name: 'bun-compile', bin: bunCompile('bun-compile', []) },
   { name: 'bun-compile-minify', bin: bunCompile('bun-compile-minify', ['--minify']) },
   {
     name: 'bun-compile-bytecode',
-    bin: bunCompile('bun-compile-bytecode', ['--minify', '--bytecode']),
+    bin: bunCompile('bun-compile-bytecode', SHIPPED_FLAGS),
   },
   ...(process.env.EXTRA_HOOKS ?? '')
     .split(',')
@@ -62,7 +54,6 @@ execFileSync(bun, ['build', '--target=node', '--format=esm', entry, '--outfile',
 })
 
 const server = await startBenchServer()
-const httpServer = await startHttpBenchServer()
 try {
   const wire = await captureHookWire(variants[0].bin, server.socketPath)
   const reqFile = writeTemp(work, 'request.bin', wire)
@@ -81,20 +72,12 @@ try {
       args: [nodeBundle, ...hookArgs(server.socketPath)],
       stdin: SAMPLE_STATE,
     },
-    ...httpVariants.map(v => ({
-      name: v.name,
-      cmd: v.bin,
-      args: hookArgs(httpServer.socketPath),
-      stdin: SAMPLE_STATE,
-    })),
+    { name: 'bun-empty', cmd: bunEmpty, args: [], stdin: SAMPLE_STATE },
   ]
   const results = await interleaved(candidates, runs)
   console.log(table(results, 'c-client'))
   console.log(JSON.stringify({ runs, results }, null, 2))
-  if (httpServer.stats.calls === 0)
-    throw new Error('the HTTP/1.1 variants never reached their server')
 } finally {
-  await httpServer.stop()
   await server.stop()
   rmSync(work, { recursive: true, force: true })
 }

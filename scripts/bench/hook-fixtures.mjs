@@ -1,9 +1,8 @@
-// Shared pieces of the hook benchmarks: a real HookServer (from dist/) with a trivial handler,
-// the same handler behind a standard-library HTTP/1.1 + JSON server (the framing alternative),
-// a recording proxy that captures the exact bytes the hook sends, and the C client build.
+// Shared pieces of the hook benchmarks: a real HookServer (from dist/, node:http, contract v1)
+// with a trivial handler, a recording proxy that captures the exact bytes the hook sends, and the
+// C client build.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer as createHttpServer } from 'node:http'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -78,7 +77,7 @@ export async function startBenchServer() {
   }
 }
 
-/** The reply both bench servers give: what a real attach answers. */
+/** The reply the bench server gives: what a real attach answers. */
 const BENCH_REPLY = {
   ok: true,
   message: 'attached',
@@ -88,76 +87,9 @@ const BENCH_REPLY = {
 }
 
 /**
- * The framing alternative's server side: node:http on a Unix socket, POST JSON in, JSON out, with
- * the checks the gRPC server makes on the OCI state (id and absolute bundle). Returns
- * {socketPath, stop, stats}.
+ * Run `hookCmd` once through a recording proxy in front of `socketPath`; returns the client's
+ * bytes: one HTTP/1.1 request with `Connection: close`, so a replay's reply ends with EOF.
  */
-export async function startHttpBenchServer() {
-  const dir = mkdtempSync(join(tmpdir(), 'ndra-bench-http-'))
-  mkdirSync(join(dir, 'run'), { mode: 0o700 })
-  const socketPath = join(dir, 'run', 'hook.sock')
-  const stats = { calls: 0 }
-  const server = createHttpServer((req, res) => {
-    const chunks = []
-    req.on('data', c => chunks.push(c))
-    req.on('end', () => {
-      let reply
-      let code = 200
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-        const st = body.ociState
-        if (
-          typeof st?.id !== 'string' ||
-          typeof st?.bundle !== 'string' ||
-          !st.bundle.startsWith('/')
-        )
-          throw new Error('malformed OCI state')
-        stats.calls++
-        reply = BENCH_REPLY
-      } catch (err) {
-        code = 400
-        reply = { ok: false, message: String(err) }
-      }
-      const text = JSON.stringify(reply)
-      res.writeHead(code, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(text),
-      })
-      res.end(text)
-    })
-  })
-  await new Promise(resolve => server.listen(socketPath, resolve))
-  return {
-    socketPath,
-    stats,
-    async stop() {
-      await new Promise(resolve => server.close(resolve))
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-const FRAME_GOAWAY = 0x7
-const FRAME_RST_STREAM = 0x3
-const PREFACE_LEN = 24
-
-/**
- * Keep the client preface and every frame up to (not including) the first GOAWAY or RST_STREAM:
- * what the client says when it closes is not part of the request, and replaying it early could
- * make the server drop the stream.
- */
-export function requestFrames(bytes) {
-  let pos = PREFACE_LEN
-  while (pos + 9 <= bytes.length) {
-    const len = (bytes[pos] << 16) | (bytes[pos + 1] << 8) | bytes[pos + 2]
-    const type = bytes[pos + 3]
-    if (type === FRAME_GOAWAY || type === FRAME_RST_STREAM) break
-    pos += 9 + len
-  }
-  return bytes.subarray(0, Math.min(pos, bytes.length))
-}
-
-/** Run `hookCmd` once through a recording proxy in front of `socketPath`; returns the client's bytes. */
 export async function captureHookWire(hookCmd, socketPath) {
   const dir = mkdtempSync(join(tmpdir(), 'ndra-bench-cap-'))
   const proxyPath = join(dir, 'proxy.sock')
@@ -178,7 +110,13 @@ export async function captureHookWire(hookCmd, socketPath) {
   try {
     const r = await timeRun(hookCmd, hookArgs(proxyPath), { stdin: SAMPLE_STATE })
     if (r.code !== 0) throw new Error(`hook failed through the capture proxy: ${r.stderr.trim()}`)
-    return requestFrames(Buffer.concat(recorded))
+    const bytes = Buffer.concat(recorded)
+    if (
+      !/^POST [^\r\n]+ HTTP\/1\.1\r\n/.test(bytes.toString('latin1')) ||
+      !/\r\nconnection: close\r\n/i.test(bytes.toString('latin1'))
+    )
+      throw new Error('the hook did not send one HTTP/1.1 request with Connection: close')
+    return bytes
   } finally {
     proxy.close()
     rmSync(dir, { recursive: true, force: true })

@@ -2,7 +2,7 @@
  * Validation of the OCI container state the hook forwards from runc's stdin (runtime-spec
  * runtime.md "State"). The hook passes the bytes through unparsed, so the plugin is where a
  * malformed state is caught; it is a protocol error (the runtime or the hook is broken), not a
- * user error, and is answered with INVALID_ARGUMENT.
+ * user error, and is answered with HTTP 400 (proto/hook/README.md).
  */
 import { isAbsolute } from 'node:path'
 import { DriverError } from '../errors.js'
@@ -55,6 +55,11 @@ export function parseOciState(raw: Uint8Array | string): OciState {
   } catch (err: unknown) {
     throw protocolError(`not JSON: ${err instanceof Error ? err.message : String(err)}`)
   }
+  return checkOciState(doc)
+}
+
+/** Check an already parsed state (the hook embeds it in its JSON body); same rules as above. */
+export function checkOciState(doc: unknown): OciState {
   if (!isRecord(doc)) throw protocolError('not a JSON object')
   const id = optionalString(doc, 'id')
   if (id === undefined || id === '') throw protocolError('"id" is required')

@@ -1,33 +1,28 @@
 /**
- * The plugin's hook server: serves `networkdra.hook.v1.Hook/Attach` (proto/hook/v1/hook.proto)
- * with grpc-js on a root-only Unix socket. Every call comes from a network-dra-hook run that
+ * The plugin's hook server: serves the hook contract v1 (POST /v1/attach, JSON; proto/hook/README.md)
+ * with node:http on a root-only Unix socket. Every call comes from a network-dra-hook run that
  * runc started while creating a container, so the pod's creation waits on it: the handler gets an
  * AbortSignal that fires when the hook's deadline passes or it goes away, and handler failures
- * become `ok:false` with one line that runc shows the user.
+ * become `ok:false` with one line that runc shows the user. While stopping, calls are answered 503
+ * so the hook retries against the successor.
  */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { chmod, link, lstat, rename, unlink } from 'node:fs/promises'
-import {
-  Server,
-  ServerCredentials,
-  status as GrpcStatus,
-  type ServerUnaryCall,
-  type sendUnaryData,
-} from '@grpc/grpc-js'
 import { DriverError, errorMessage } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { loadHookService, type LoadedAttachRequest } from './hook-proto.js'
-import { parseOciState, type OciState } from './hook-oci-state.js'
+import {
+  ATTACH_PATH,
+  HTTP,
+  MAX_BODY_BYTES,
+  TIMEOUT_HEADER,
+  decodeAttachBody,
+  parseTimeoutHeader,
+  type AttachRequest,
+} from './hook-contract.js'
 import { prepareHookSocketPath } from './hook-socket-path.js'
 
 export type { OciState } from './hook-oci-state.js'
-
-/** One validated Attach call. */
-export interface AttachRequest {
-  claimUid: string
-  request: string
-  device: string
-  state: OciState
-}
+export type { AttachRequest } from './hook-contract.js'
 
 /** The handler's answer; `ok:false` carries the reason the hook prints. */
 export interface AttachReply {
@@ -48,8 +43,6 @@ export interface HookServerOptions {
   socketPath: string
   handler: AttachHandler
   logger: Logger
-  /** Path of hook.proto; found next to the code when omitted. */
-  protoPath?: string
   /** Our uid, for the socket-directory ownership check; defaults to the process uid. */
   uid?: number
 }
@@ -85,32 +78,52 @@ function toWire(reply: AttachReply): WireReply {
   }
 }
 
-/** Validate the wire request into an {@link AttachRequest}; throws NDRA_HOOK_PROTOCOL. */
-export function toAttachRequest(wire: LoadedAttachRequest): AttachRequest {
-  for (const [name, value] of [
-    ['claim_uid', wire.claimUid],
-    ['request', wire.request],
-    ['device', wire.device],
-  ] as const) {
-    if (value === '') throw new DriverError('NDRA_HOOK_PROTOCOL', `${name} is required`)
-  }
-  return {
-    claimUid: wire.claimUid,
-    request: wire.request,
-    device: wire.device,
-    state: parseOciState(wire.ociState),
-  }
+/** A reply that is not an attach result: status plus the one line (ending in the error code). */
+function sendError(res: ServerResponse, status: number, err: DriverError): void {
+  send(res, status, { ok: false, message: `${replyLine(errorMessage(err))} [${err.code}]` })
+}
+
+function send(res: ServerResponse, status: number, reply: object): void {
+  const text = JSON.stringify(reply)
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  })
+  res.end(text)
+}
+
+/** Read the request body up to `limit` bytes; resolves undefined when it is larger. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let total = 0
+    let over = false
+    req.on('data', (c: Buffer) => {
+      total += c.length
+      if (total > limit) over = true
+      if (!over) chunks.push(c)
+    })
+    req.on('end', () => {
+      resolve(over ? undefined : Buffer.concat(chunks, total))
+    })
+    req.on('error', reject)
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('connection closed before the end of the request body'))
+    })
+  })
 }
 
 /**
  * Serves the hook API. Lifecycle: `start()` prepares the socket directory (0700), removes a stale
- * socket, binds, and restricts the socket to 0600; `stop(graceMs)` stops accepting calls, lets
- * in-flight attaches finish for up to `graceMs`, then aborts them and closes everything.
+ * socket, binds, and restricts the socket to 0600; `stop(graceMs)` stops accepting connections,
+ * answers 503 to calls that still arrive, lets in-flight attaches finish for up to `graceMs`, then
+ * aborts them and closes everything.
  */
 export class HookServer {
   readonly #opts: HookServerOptions
   readonly #inflight = new Set<AbortController>()
   #server: Server | undefined
+  #stopping = false
   /** Identity of the socket file we bound, so stop() never removes a successor's socket. */
   #socketId: { dev: number; ino: number } | undefined
 
@@ -127,51 +140,105 @@ export class HookServer {
     if (this.#server) throw new DriverError('NDRA_INTERNAL', 'hook server already started')
     const { socketPath, logger } = this.#opts
     await prepareHookSocketPath(socketPath, this.#opts.uid ?? process.getuid?.() ?? 0)
-    const service = loadHookService(this.#opts.protoPath)
-    const server = new Server()
-    server.addService(service, {
-      Attach: (
-        call: ServerUnaryCall<LoadedAttachRequest, WireReply>,
-        cb: sendUnaryData<WireReply>,
-      ) => {
-        void this.#handle(call, cb)
-      },
+    const server = createServer((req, res) => {
+      this.#route(req, res).catch((err: unknown) => {
+        logger.error({ err: errorMessage(err) }, 'hook call failed unexpectedly')
+        res.destroy()
+      })
     })
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix:${socketPath}`, ServerCredentials.createInsecure(), err => {
-        if (err)
-          reject(
-            new DriverError('NDRA_INTERNAL', `bind ${socketPath}: ${err.message}`, { cause: err }),
-          )
-        else resolve()
+      const onError = (err: Error): void => {
+        reject(
+          new DriverError('NDRA_INTERNAL', `bind ${socketPath}: ${err.message}`, { cause: err }),
+        )
+      }
+      server.once('error', onError)
+      server.listen(socketPath, () => {
+        server.removeListener('error', onError)
+        resolve()
       })
+    })
+    server.on('error', (err: Error) => {
+      logger.error({ err: errorMessage(err) }, 'hook server error')
     })
     await chmod(socketPath, 0o600)
     const st = await lstat(socketPath)
     this.#socketId = { dev: st.dev, ino: st.ino }
     this.#server = server
+    this.#stopping = false
     logger.info({ socket: socketPath }, 'hook server listening')
   }
 
-  async #handle(
-    call: ServerUnaryCall<LoadedAttachRequest, WireReply>,
-    cb: sendUnaryData<WireReply>,
-  ): Promise<void> {
-    const { logger, handler } = this.#opts
-    let req: AttachRequest
-    try {
-      req = toAttachRequest(call.request)
-    } catch (err: unknown) {
-      logger.warn({ err: errorMessage(err) }, 'malformed hook call')
-      cb({ code: GrpcStatus.INVALID_ARGUMENT, details: replyLine(errorMessage(err)) })
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { logger } = this.#opts
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== ATTACH_PATH) {
+      sendError(res, HTTP.notFound, new DriverError('NDRA_HOOK_PROTOCOL', `no such path ${path}`))
       return
     }
-    const ac = new AbortController()
-    const onCancel = (): void => {
-      ac.abort(new DriverError('NDRA_HOOK_TIMEOUT', 'hook deadline passed or hook went away'))
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST')
+      sendError(
+        res,
+        HTTP.methodNotAllowed,
+        new DriverError('NDRA_HOOK_PROTOCOL', `method ${req.method ?? ''} not allowed`),
+      )
+      return
     }
-    call.on('cancelled', onCancel)
-    if (call.cancelled) onCancel()
+    let body: Buffer | undefined
+    try {
+      body = await readBody(req, MAX_BODY_BYTES)
+    } catch (err: unknown) {
+      logger.warn({ err: errorMessage(err) }, 'hook call broke while reading its body')
+      return
+    }
+    // Checked once the body is in: a call that was still arriving when stop() began goes to the
+    // successor (the hook retries 503) rather than delaying this instance's exit.
+    if (this.#stopping) {
+      sendError(
+        res,
+        HTTP.unavailable,
+        new DriverError('NDRA_SHUTTING_DOWN', 'plugin is shutting down'),
+      )
+      return
+    }
+    if (!body) {
+      sendError(
+        res,
+        HTTP.tooLarge,
+        new DriverError('NDRA_HOOK_PROTOCOL', `request body larger than ${MAX_BODY_BYTES} bytes`),
+      )
+      return
+    }
+    let attachReq: AttachRequest
+    let timeoutMs: number
+    try {
+      timeoutMs = parseTimeoutHeader(req.headers[TIMEOUT_HEADER])
+      attachReq = decodeAttachBody(body)
+    } catch (err: unknown) {
+      logger.warn({ err: errorMessage(err) }, 'malformed hook call')
+      sendError(
+        res,
+        HTTP.badRequest,
+        err instanceof DriverError ? err : new DriverError('NDRA_HOOK_PROTOCOL', String(err)),
+      )
+      return
+    }
+    await this.#attach(attachReq, timeoutMs, res)
+  }
+
+  async #attach(req: AttachRequest, timeoutMs: number, res: ServerResponse): Promise<void> {
+    const { logger, handler } = this.#opts
+    const ac = new AbortController()
+    const timer = setTimeout(() => {
+      ac.abort(new DriverError('NDRA_HOOK_TIMEOUT', 'hook deadline passed'))
+    }, timeoutMs)
+    const onClose = (): void => {
+      if (!res.writableFinished) {
+        ac.abort(new DriverError('NDRA_HOOK_TIMEOUT', 'hook went away before the answer'))
+      }
+    }
+    res.on('close', onClose)
     this.#inflight.add(ac)
     const log = logger.child({ claimUID: req.claimUid, request: req.request, device: req.device })
     const t0 = performance.now()
@@ -186,12 +253,17 @@ export class HookServer {
         'attach failed',
       )
     } finally {
+      clearTimeout(timer)
       this.#inflight.delete(ac)
-      call.removeListener('cancelled', onCancel)
     }
     log.debug({ ok: reply.ok, ms: Math.round(performance.now() - t0) }, 'attach answered')
-    if (ac.signal.aborted) log.warn('attach finished after the hook stopped waiting')
-    cb(null, reply)
+    if (ac.signal.aborted) {
+      log.warn('attach finished after the hook stopped waiting')
+      res.destroy()
+      return
+    }
+    res.removeListener('close', onClose)
+    send(res, HTTP.ok, reply)
   }
 
   /** Whether the socket path still holds the file we bound (not a successor's). */
@@ -211,6 +283,7 @@ export class HookServer {
     const server = this.#server
     if (!server) return
     this.#server = undefined
+    this.#stopping = true
     const { socketPath, logger } = this.#opts
     // During a rolling update the next plugin instance may already have replaced the socket.
     // Closing our listener unlinks the path (libuv does), which would delete the successor's
@@ -227,10 +300,12 @@ export class HookServer {
         for (const ac of this.#inflight) {
           ac.abort(new DriverError('NDRA_SHUTTING_DOWN', 'plugin is shutting down'))
         }
-        server.forceShutdown()
+        server.closeAllConnections()
         resolve()
       }, graceMs)
-      server.tryShutdown(() => {
+      // close() stops listening at once and calls back when every connection has ended; idle
+      // keep-alive connections are closed by it, busy ones finish their call first.
+      server.close(() => {
         clearTimeout(timer)
         resolve()
       })

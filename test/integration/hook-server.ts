@@ -31,7 +31,9 @@ function ensureHookBuilt(): void {
     built = 0
   }
   if (built < newest)
-    execFileSync(process.execPath, [join(root, 'scripts', 'build-hook.mjs')], { stdio: 'inherit' })
+    execFileSync(process.execPath, [join(root, 'scripts', 'build', 'hook.mjs')], {
+      stdio: 'inherit',
+    })
 }
 ensureHookBuilt()
 
@@ -185,7 +187,7 @@ t.test('malformed state: exit 1, the plugin says what is wrong', async t => {
   t.equal(r.code, 1)
   t.match(
     r.stderr,
-    /^network-dra: attach net1\/attachment-7 for claim uid-1234 failed: plugin rejected the call \(gRPC 3\): invalid OCI state from hook: "bundle" is required\n$/,
+    /^network-dra: attach net1\/attachment-7 for claim uid-1234 failed: plugin rejected the call \(HTTP 400\): invalid OCI state from hook: "bundle" is required \[NDRA_HOOK_PROTOCOL\]\n$/,
   )
   t.equal(rec.seen.length, 0)
 })

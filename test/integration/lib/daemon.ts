@@ -50,7 +50,7 @@ export function ensureBuilt(): void {
     )
   }
   if (mtime(HOOK) < newestMtime(join(ROOT, 'hook'), '.ts')) {
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-hook.mjs')], {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build', 'hook.mjs')], {
       cwd: ROOT,
       stdio: 'inherit',
     })

@@ -32,6 +32,12 @@ export function runProcess(
         resolve({ code, stdout, stderr })
       },
     )
+    // A command that exits before reading all of stdin makes the write fail with EPIPE; its exit
+    // code and stderr (asserted by the caller) say what happened, so that is not a crash here.
+    child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE')
+        reject(new Error(`${cmd}: writing stdin: ${err.message}`, { cause: err }))
+    })
     child.stdin?.end(stdin ?? '')
   })
 }

@@ -1,7 +1,8 @@
 // Invariant: the hook server only listens on a 0600 socket in a 0700 directory it owns, hands the
-// handler validated requests plus a signal that fires on the caller's deadline, answers handler
-// failures with one line (ok:false), malformed calls with INVALID_ARGUMENT, and drains in-flight
-// attaches on stop before forcing them.
+// handler validated requests plus a signal that fires on the caller's deadline or disconnect,
+// answers handler failures with one line (ok:false), malformed calls with 400 NDRA_HOOK_PROTOCOL,
+// answers 503 while stopping, and drains in-flight attaches on stop before forcing them.
+// The client is the hook's own transport (hook/http-unix-post.ts), run under Node.
 import t, { type Test } from 'tap'
 import {
   chmodSync,
@@ -15,50 +16,47 @@ import {
 import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import {
-  credentials,
-  loadPackageDefinition,
-  status,
-  type Client,
-  type ServiceError,
-} from '@grpc/grpc-js'
-import { loadSync } from '@grpc/proto-loader'
+import { postUnix, type PostResult } from '../../../hook/http-unix-post.js'
+import { attachBody } from '../../../hook/attach-with-retry.js'
 import {
   HookServer,
   type AttachHandler,
   type AttachReply,
   type AttachRequest,
 } from '../../../src/attach/hook-server.js'
+import { ATTACH_PATH, TIMEOUT_HEADER } from '../../../src/attach/hook-contract.js'
 import { DriverError } from '../../../src/errors.js'
 import { silentLogger } from '../../../src/logger.js'
-
-const protoPath = fileURLToPath(new URL('../../../proto/hook/v1/hook.proto', import.meta.url))
-const pkg = loadPackageDefinition(
-  loadSync(protoPath, { keepCase: false, defaults: true }),
-) as unknown as {
-  networkdra: {
-    hook: {
-      v1: {
-        Hook: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => Client
-      }
-    }
-  }
-}
 
 interface WireReply {
   ok: boolean
   message: string
-  interfaceName: string
-  ips: string[]
-  mac: string
+  interfaceName?: string
+  ips?: string[]
+  mac?: string
 }
 
-type AttachFn = (
-  req: object,
-  opts: { deadline: number },
-  cb: (err: ServiceError | null, reply?: WireReply) => void,
-) => void
+/** An HTTP answer other than 200. */
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reply: WireReply,
+  ) {
+    super(`HTTP ${status}: ${reply.message}`)
+  }
+}
+
+interface CallOptions {
+  timeoutMs?: number
+  headers?: Record<string, string>
+  path?: string
+  body?: Uint8Array
+  signal?: AbortSignal
+}
+
+function decode(r: PostResult): WireReply {
+  return JSON.parse(new TextDecoder().decode(r.body)) as WireReply
+}
 
 function tmp(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'ndra-hs-'))
@@ -76,19 +74,32 @@ async function serve(
   const server = new HookServer({ socketPath, handler, logger: silentLogger() })
   await server.start()
   t.teardown(() => server.stop(100))
-  const client = new pkg.networkdra.hook.v1.Hook(`unix:${socketPath}`, credentials.createInsecure())
-  t.teardown(() => {
-    client.close()
-  })
-  const attachFn = (client as unknown as { Attach: AttachFn }).Attach.bind(client)
-  const attach = (req: object, timeoutMs = 5000): Promise<WireReply> =>
-    new Promise((resolve, reject) => {
-      attachFn(req, { deadline: Date.now() + timeoutMs }, (err, reply) => {
-        if (err) reject(err)
-        else resolve(reply as WireReply)
-      })
+  const raw = (req: WireRequest, o: CallOptions = {}): Promise<PostResult> =>
+    postUnix({
+      socketPath,
+      path: o.path ?? ATTACH_PATH,
+      headers: {
+        'content-type': 'application/json',
+        connection: 'close',
+        [TIMEOUT_HEADER]: String(o.timeoutMs ?? 5000),
+        ...o.headers,
+      },
+      body: o.body ?? attachBody(req),
+      signal: o.signal ?? new AbortController().signal,
     })
-  return { server, socketPath, attach }
+  const attach = async (req: WireRequest, o: CallOptions = {}): Promise<WireReply> => {
+    const r = await raw(req, o)
+    if (r.status !== 200) throw new HttpStatusError(r.status, decode(r))
+    return decode(r)
+  }
+  return { server, socketPath, attach, raw }
+}
+
+interface WireRequest {
+  claimUid: string
+  request: string
+  device: string
+  ociState: Uint8Array
 }
 
 const STATE = {
@@ -103,7 +114,7 @@ const REQ = {
   claimUid: 'uid-1',
   request: 'net1',
   device: 'attachment-0',
-  ociState: Buffer.from(JSON.stringify(STATE)),
+  ociState: new TextEncoder().encode(JSON.stringify(STATE)),
 }
 
 class Recorder implements AttachHandler {
@@ -214,20 +225,80 @@ t.test('passes validated requests to the handler and returns its reply', async t
   t.same(rec.seen, [{ claimUid: 'uid-1', request: 'net1', device: 'attachment-0', state: STATE }])
 })
 
-t.test('malformed calls are INVALID_ARGUMENT and never reach the handler', async t => {
+t.test('malformed calls are 400 NDRA_HOOK_PROTOCOL and never reach the handler', async t => {
   const rec = new Recorder(async () => ({ ok: true, message: '' }))
   const { attach } = await serve(t, rec)
-  const cases = [
-    { req: { ...REQ, ociState: Buffer.from('{"id":"x"}') }, msg: /"bundle" is required/ },
-    { req: { ...REQ, ociState: Buffer.from('') }, msg: /empty/ },
-    { req: { ...REQ, claimUid: '' }, msg: /claim_uid is required/ },
-    { req: { ...REQ, request: '' }, msg: /request is required/ },
-    { req: { ...REQ, device: '' }, msg: /device is required/ },
-  ]
+  const state = (text: string) => ({ ...REQ, ociState: new TextEncoder().encode(text) })
+  const cases: { name: string; req: WireRequest; o?: CallOptions; status: number; msg: RegExp }[] =
+    [
+      { name: 'no bundle', req: state('{"id":"x"}'), status: 400, msg: /"bundle" is required/ },
+      {
+        name: 'relative bundle',
+        req: state('{"id":"x","bundle":"b"}'),
+        status: 400,
+        msg: /absolute/,
+      },
+      { name: 'state not an object', req: state('[1]'), status: 400, msg: /not a JSON object/ },
+      { name: 'empty state', req: state(''), status: 400, msg: /not JSON.*empty or truncated/ },
+      { name: 'no claim', req: { ...REQ, claimUid: '' }, status: 400, msg: /claimUid is required/ },
+      { name: 'no request', req: { ...REQ, request: '' }, status: 400, msg: /request is required/ },
+      { name: 'no device', req: { ...REQ, device: '' }, status: 400, msg: /device is required/ },
+      {
+        name: 'body not an object',
+        req: REQ,
+        o: { body: new TextEncoder().encode('"x"') },
+        status: 400,
+        msg: /not a JSON object/,
+      },
+      {
+        name: 'no deadline header',
+        req: REQ,
+        o: { headers: { [TIMEOUT_HEADER]: '' } },
+        status: 400,
+        msg: /network-dra-timeout-ms must be a whole number/,
+      },
+      {
+        name: 'zero deadline',
+        req: REQ,
+        o: { headers: { [TIMEOUT_HEADER]: '0' } },
+        status: 400,
+        msg: /between 1 and/,
+      },
+      {
+        name: 'unknown path',
+        req: REQ,
+        o: { path: '/v0/attach' },
+        status: 404,
+        msg: /no such path/,
+      },
+      {
+        name: 'body too large',
+        req: REQ,
+        o: { body: new Uint8Array(4 * 1024 * 1024 + 1) },
+        status: 413,
+        msg: /larger than 4194304 bytes/,
+      },
+    ]
   for (const c of cases) {
-    await t.rejects(attach(c.req), { code: status.INVALID_ARGUMENT, details: c.msg })
+    const err: unknown = await attach(c.req, c.o).catch((e: unknown) => e)
+    t.match(err, { status: c.status, reply: { ok: false, message: c.msg } }, c.name)
+    t.match(err, { reply: { message: /\[NDRA_HOOK_PROTOCOL\]$/ } }, c.name)
   }
   t.equal(rec.seen.length, 0)
+})
+
+t.test('GET is 405 with Allow', async t => {
+  const { socketPath } = await serve(t, new Recorder(async () => ({ ok: true, message: '' })))
+  const { request } = await import('node:http')
+  const res = await new Promise<{ status: number; allow: unknown }>((resolve, reject) => {
+    request({ socketPath, path: ATTACH_PATH, method: 'GET' }, r => {
+      r.resume()
+      resolve({ status: r.statusCode ?? 0, allow: r.headers.allow })
+    })
+      .on('error', reject)
+      .end()
+  })
+  t.same(res, { status: 405, allow: 'POST' })
 })
 
 t.test('handler failures become ok:false with one line and the code', async t => {
@@ -250,29 +321,48 @@ t.test('handler failures become ok:false with one line and the code', async t =>
   )
 })
 
-t.test('the caller deadline aborts the handler signal', async t => {
-  let reason: unknown
-  const rec = new Recorder(
-    (_req, signal) =>
-      new Promise(resolve => {
-        signal.addEventListener('abort', () => {
-          reason = signal.reason
-          resolve({ ok: false, message: 'aborted' })
-        })
-      }),
-  )
-  const { attach, server } = await serve(t, rec)
-  const started = Date.now()
-  await t.rejects(attach(REQ, 300), { code: status.DEADLINE_EXCEEDED })
-  t.ok(Date.now() - started < 2000)
-  await new Promise(r => setTimeout(r, 50))
-  t.match(reason, { code: 'NDRA_HOOK_TIMEOUT' })
-  t.equal(server.inflight, 0)
+function waitForAbort(rec: {
+  reason?: unknown
+}): (req: AttachRequest, signal: AbortSignal) => Promise<AttachReply> {
+  return (_req, signal) =>
+    new Promise(resolve => {
+      signal.addEventListener('abort', () => {
+        rec.reason = signal.reason
+        resolve({ ok: false, message: 'aborted' })
+      })
+    })
+}
+
+t.test('the deadline header or a disconnect aborts the handler signal', async t => {
+  const cases = [
+    { name: 'deadline passes', timeoutMs: 200, abortMs: undefined, reason: /deadline passed/ },
+    { name: 'hook goes away', timeoutMs: 60_000, abortMs: 150, reason: /went away/ },
+  ]
+  for (const c of cases) {
+    const seen: { reason?: unknown } = {}
+    const { attach, server } = await serve(t, new Recorder(waitForAbort(seen)))
+    const ac = new AbortController()
+    if (c.abortMs)
+      setTimeout(() => {
+        ac.abort()
+      }, c.abortMs)
+    const started = Date.now()
+    const outcome = await attach(REQ, { timeoutMs: c.timeoutMs, signal: ac.signal }).then(
+      () => 'answered',
+      (err: unknown) => (err as { code?: string }).code,
+    )
+    t.ok(Date.now() - started < 2000, c.name)
+    // The server does not answer after the deadline: the connection just ends.
+    t.match(outcome, /ECONNRESET|ABORTED/, c.name)
+    await new Promise(r => setTimeout(r, 50))
+    t.match(seen.reason, { code: 'NDRA_HOOK_TIMEOUT', message: c.reason }, c.name)
+    t.equal(server.inflight, 0, c.name)
+  }
 })
 
-t.test('stop drains in-flight attaches within the grace period', async t => {
+t.test('stop drains in-flight attaches within the grace period; 503 meanwhile', async t => {
   const rec = new Recorder(async () => {
-    await new Promise(r => setTimeout(r, 200))
+    await new Promise(r => setTimeout(r, 300))
     return { ok: true, message: 'late but fine' }
   })
   const { attach, server, socketPath } = await serve(t, rec)
@@ -282,7 +372,48 @@ t.test('stop drains in-flight attaches within the grace period', async t => {
   await server.stop(5000)
   t.equal((await pending).message, 'late but fine')
   t.notOk(existsSync(socketPath), 'socket removed')
+  await t.rejects(attach(REQ), { code: 'ENOENT' }, 'no listener after stop')
   await server.stop(10) // idempotent
+})
+
+t.test('a call whose body completes while stopping is answered 503 NDRA_SHUTTING_DOWN', async t => {
+  const rec = new Recorder(async () => ({ ok: true, message: '' }))
+  const { server, socketPath } = await serve(t, rec)
+  const { request } = await import('node:http')
+  const body = Buffer.from(attachBody(REQ))
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      {
+        socketPath,
+        path: ATTACH_PATH,
+        method: 'POST',
+        headers: { [TIMEOUT_HEADER]: '5000', 'content-length': String(body.length) },
+      },
+      r => {
+        let text = ''
+        r.on('data', (d: Buffer) => (text += d.toString()))
+        r.on('end', () => {
+          resolve({ status: r.statusCode ?? 0, body: text })
+        })
+      },
+    )
+    req.on('error', reject)
+    req.write(body.subarray(0, 10))
+    setTimeout(() => {
+      const stopping = server.stop(5000)
+      setTimeout(() => {
+        req.end(body.subarray(10))
+      }, 30)
+      void stopping
+    }, 50)
+  })
+  const r = await answer
+  t.equal(r.status, 503)
+  t.match(JSON.parse(r.body), {
+    ok: false,
+    message: 'plugin is shutting down [NDRA_SHUTTING_DOWN]',
+  })
+  t.equal(rec.seen.length, 0)
 })
 
 t.test('stop forces after the grace period and aborts the handler', async t => {
@@ -306,11 +437,7 @@ t.test('stop forces after the grace period and aborts the handler', async t => {
   const took = Date.now() - started
   t.ok(took >= 140 && took < 2000, `stop took ${took} ms`)
   t.match(reason, { code: 'NDRA_SHUTTING_DOWN' })
-  const err = (await pending) as ServiceError
-  t.ok(
-    [status.CANCELLED, status.UNAVAILABLE].includes(err.code),
-    `client sees the call end (${err.code})`,
-  )
+  t.match(await pending, { code: 'ECONNRESET' }, 'the hook sees a reset, which it retries')
 })
 
 t.test('start twice is refused', async t => {
@@ -334,4 +461,30 @@ t.test('a successor instance takes the socket over and survives our stop', async
   await old.stop(100)
   t.ok(existsSync(socketPath), 'successor socket still there')
   t.equal((await attach(REQ)).message, 'new')
+})
+
+t.test('a hook that goes away mid-body never reaches the handler', async t => {
+  const rec = new Recorder(async () => ({ ok: true, message: 'fine' }))
+  const { attach, server, socketPath } = await serve(t, rec)
+  const { request } = await import('node:http')
+  const body = Buffer.from(attachBody(REQ))
+  await new Promise<void>(resolve => {
+    const req = request({
+      socketPath,
+      path: ATTACH_PATH,
+      method: 'POST',
+      headers: { [TIMEOUT_HEADER]: '5000', 'content-length': String(body.length) },
+    })
+    req.on('error', () => {
+      resolve()
+    })
+    req.write(body.subarray(0, 10))
+    setTimeout(() => {
+      req.destroy()
+    }, 50)
+  })
+  await new Promise(r => setTimeout(r, 50))
+  t.equal(rec.seen.length, 0)
+  t.equal(server.inflight, 0)
+  t.equal((await attach(REQ)).message, 'fine', 'the server still answers')
 })

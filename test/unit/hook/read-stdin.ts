@@ -24,7 +24,7 @@ t.test('over the cap', async t => {
     readAll(Readable.from([Buffer.alloc(10), Buffer.alloc(10)]), 15),
     StateTooLargeError,
   )
-  t.ok(MAX_STATE_BYTES < 4 * 1024 * 1024, 'below the gRPC default message limit')
+  t.ok(MAX_STATE_BYTES < 4 * 1024 * 1024, 'below the plugin request body limit (4 MiB)')
 })
 
 t.test('readStdin uses Bun.stdin when running under bun', async t => {
