@@ -10,7 +10,6 @@ import { request } from 'node:https'
 import t from 'tap'
 import {
   PLATFORM,
-  REPO,
   SYSTEM_NS,
   deleteLink,
   failureDiagnostics,
@@ -25,6 +24,7 @@ import {
   type KClaim,
   type KList,
   type KPod,
+  chartInstallArgs,
 } from './lib/cluster.js'
 
 const RELEASE = 'ndra-e2e'
@@ -63,20 +63,7 @@ spec:
 `
 
 t.before(async () => {
-  await helm([
-    'upgrade',
-    '--install',
-    RELEASE,
-    `${REPO}charts/network-dra`,
-    '-n',
-    SYSTEM_NS,
-    '--create-namespace',
-    '-f',
-    `${REPO}test/e2e/values.yaml`,
-    '--wait',
-    '--timeout',
-    '5m',
-  ])
+  await helm(chartInstallArgs(RELEASE))
   await kubectl(['create', 'namespace', NS])
 })
 

@@ -28,6 +28,8 @@ import {
   podAddr,
   podPhase,
   waitFor,
+  chartInstallArgs,
+  EXAMPLES,
 } from './lib/cluster.js'
 import { PLATFORM } from '../lib/platform.js'
 
@@ -42,7 +44,7 @@ const RELEASE = 'ndra-e2e'
 const NS = 'network-dra-demo'
 /** A tenant namespace without the grant: admin networks only. */
 const TENANT_NS = `ndra-tenant-${Math.random().toString(36).slice(2, 7)}`
-const EX = `${REPO}examples`
+const EX = EXAMPLES
 const MINUTE = 60_000
 
 const nodeName = async (): Promise<string> => {
@@ -100,22 +102,7 @@ t.afterEach(async t => {
 })
 
 t.test('helm install publishes ResourceSlices', async t => {
-  await helm([
-    'upgrade',
-    '--install',
-    RELEASE,
-    `${REPO}charts/network-dra`,
-    '-n',
-    SYSTEM_NS,
-    '--create-namespace',
-    '-f',
-    `${REPO}test/e2e/values.yaml`,
-    '-f',
-    `${EX}/values-demo.yaml`,
-    '--wait',
-    '--timeout',
-    '5m',
-  ])
+  await helm(chartInstallArgs(RELEASE, [`${EXAMPLES}/values-demo.yaml`]))
   await kubectl(['create', 'namespace', NS])
   await kubectl(['create', 'namespace', TENANT_NS])
   // The chart's admission policies are live once the API server's policy informer has them (it can

@@ -15,8 +15,6 @@
 import t from 'tap'
 import { firstStreamObject } from '../../src/metadata/device-metadata.js'
 import {
-  REPO,
-  SYSTEM_NS,
   createVeth,
   deleteLink,
   failureDiagnostics,
@@ -30,13 +28,15 @@ import {
   type KEvent,
   type KList,
   type KMeta,
+  chartInstallArgs,
+  EXAMPLES,
 } from './lib/cluster.js'
 import { PLATFORM } from '../lib/platform.js'
 
 const DRIVER = 'network-dra.dev'
 const RELEASE = 'ndra-e2e'
 const NS = 'network-dra-demo'
-const EX = `${REPO}examples`
+const EX = EXAMPLES
 const MINUTE = 60_000
 /** The acceptance bound for health and taint changes, plus the test's 1 s polling. */
 const BOUND_MS = 11_000
@@ -167,22 +167,7 @@ t.afterEach(async t => {
 let node = ''
 
 t.test('install', { skip }, async () => {
-  await helm([
-    'upgrade',
-    '--install',
-    RELEASE,
-    `${REPO}charts/network-dra`,
-    '-n',
-    SYSTEM_NS,
-    '--create-namespace',
-    '-f',
-    `${REPO}test/e2e/values.yaml`,
-    '-f',
-    `${EX}/values-demo.yaml`,
-    '--wait',
-    '--timeout',
-    '5m',
-  ])
+  await helm(chartInstallArgs(RELEASE, [`${EXAMPLES}/values-demo.yaml`]))
   await kubectl(['create', 'namespace', NS])
   node = (await kubectlJson<KList<KMeta>>(['get', 'nodes'])).items[0]?.metadata.name ?? ''
   await waitFor(`host-${TAINTED_LINK} published without taints`, 2 * MINUTE, async () => {

@@ -18,7 +18,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import {
-  REPO,
   failureDiagnostics,
   removeInstall,
   createVeth,
@@ -27,6 +26,7 @@ import {
   kubectl,
   podAddr,
   waitFor,
+  chartInstallArgs,
 } from './lib/cluster.js'
 import {
   DRIVER,
@@ -61,23 +61,8 @@ const comment = (t: Test, what: string, v: unknown): void => {
   t.comment(`MEASURE ${what}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
 }
 
-const installArgs = (extra: readonly string[] = []): string[] => [
-  'upgrade',
-  '--install',
-  RELEASE,
-  `${REPO}charts/network-dra`,
-  '-n',
-  SYSTEM_NS,
-  '--create-namespace',
-  '-f',
-  `${REPO}test/e2e/values.yaml`,
-  '-f',
-  valuesFile,
-  ...extra,
-  '--wait',
-  '--timeout',
-  '5m',
-]
+const installArgs = (extra: readonly string[] = []): string[] =>
+  chartInstallArgs(RELEASE, [valuesFile], extra)
 
 const pluginReady = (exclude: readonly string[] = []) =>
   waitFor('one plugin pod Ready', 3 * MINUTE, async () => {

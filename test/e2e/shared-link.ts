@@ -10,7 +10,6 @@
 // before anything is created.
 import t from 'tap'
 import {
-  REPO,
   clusterLogs,
   createVeth,
   deleteLink,
@@ -23,6 +22,8 @@ import {
   type KList,
   type KMeta,
   type KPod,
+  chartInstallArgs,
+  EXAMPLES,
 } from './lib/cluster.js'
 import { PLATFORM } from '../lib/platform.js'
 
@@ -30,7 +31,7 @@ const DRIVER = 'network-dra.dev'
 const RELEASE = 'ndra-e2e'
 const SYSTEM_NS = 'network-dra-system'
 const NS = 'network-dra-demo'
-const EX = `${REPO}examples`
+const EX = EXAMPLES
 const MINUTE = 60_000
 const LINK = 'ndra-shared0'
 const DEVICE = `host-${LINK}`
@@ -135,22 +136,7 @@ t.afterEach(async t => {
 let node = ''
 
 t.test('install: the link is one shareable device with capacity 3', { skip }, async t => {
-  await helm([
-    'upgrade',
-    '--install',
-    RELEASE,
-    `${REPO}charts/network-dra`,
-    '-n',
-    SYSTEM_NS,
-    '--create-namespace',
-    '-f',
-    `${REPO}test/e2e/values.yaml`,
-    '-f',
-    `${EX}/values-demo.yaml`,
-    '--wait',
-    '--timeout',
-    '5m',
-  ])
+  await helm(chartInstallArgs(RELEASE, [`${EXAMPLES}/values-demo.yaml`]))
   await kubectl(['create', 'namespace', NS])
   node = (await kubectlJson<KList<KMeta>>(['get', 'nodes'])).items[0]?.metadata.name ?? ''
   const dev = await waitFor(`${DEVICE} published`, 2 * MINUTE, async () => {

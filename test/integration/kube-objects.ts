@@ -32,6 +32,7 @@ import { ClaimStatusWriter } from '../../src/status/claim-status.js'
 import { kubeStatusClient } from '../../src/status/kube-status-client.js'
 import { PodEventRecorder } from '../../src/status/pod-events.js'
 import { PLATFORM } from '../lib/platform.js'
+import { controlPlaneKubeconfig } from './lib/daemon.js'
 import { randomSuffix } from './lib/netns.js'
 import { sortKeys } from '../../src/util/sort-keys.js'
 
@@ -39,22 +40,8 @@ import { sortKeys } from '../../src/util/sort-keys.js'
    request bodies are plain objects: the client serialises by attribute maps, not class identity */
 
 const run = promisify(execFile)
-const SCRIPT = 'scripts/cluster/control-plane.sh'
 const DRIVER = 'network-dra.dev'
 const APISERVER = PLATFORM.kubeApiserver
-
-async function controlPlane(): Promise<{ kubeconfig: string; startedHere: boolean }> {
-  // scripts/test/integration.sh starts the control plane and names its kubeconfig here.
-  const fromEnv = process.env['NDRA_CP_KUBECONFIG']
-  if (fromEnv !== undefined && fromEnv !== '') return { kubeconfig: fromEnv, startedHere: false }
-  try {
-    const { stdout } = await run('bash', [SCRIPT, 'kubeconfig'])
-    return { kubeconfig: stdout.trim(), startedHere: false }
-  } catch {
-    const { stdout } = await run('bash', [SCRIPT, 'up'], { timeout: 180_000 })
-    return { kubeconfig: stdout.trim().split('\n').at(-1) ?? '', startedHere: true }
-  }
-}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms
@@ -73,14 +60,9 @@ t.test('kube objects against a real apiserver', { timeout: 240_000 }, async t =>
     t.fail(`${APISERVER} missing: build the Kubernetes binaries first (scripts/build/k8s.sh)`)
     return
   }
-  const cp = await controlPlane()
-  if (cp.startedHere) {
-    t.teardown(async () => {
-      await run('bash', [SCRIPT, 'down'])
-    })
-  }
+  const kubeconfig = await controlPlaneKubeconfig(t)
   const kc = new KubeConfig()
-  kc.loadFromFile(cp.kubeconfig)
+  kc.loadFromFile(kubeconfig)
   const core = kc.makeApiClient(CoreV1Api)
   const resource = kc.makeApiClient(ResourceV1Api)
   const sfx = randomSuffix()

@@ -8,8 +8,6 @@
 // DeviceAllocationConfiguration.requests ("If just the main request is given, the configuration
 // applies to all subrequests") and the allocator (structured/allocator.go: class entries get
 // requestData.requestName() = "<request>/<subrequest>").
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import t from 'tap'
 import {
   CoreV1Api,
@@ -26,39 +24,21 @@ import { systemClock } from '../../src/slices/clock.js'
 import { ClaimStatusWriter } from '../../src/status/claim-status.js'
 import { kubeStatusClient } from '../../src/status/kube-status-client.js'
 import { sortKeys } from '../../src/util/sort-keys.js'
+import { controlPlaneKubeconfig } from './lib/daemon.js'
 import { randomSuffix } from './lib/netns.js'
 
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment --
    request bodies are plain objects: the client serialises by attribute maps, not class identity */
 
-const run = promisify(execFile)
-const SCRIPT = 'scripts/cluster/control-plane.sh'
 const DRIVER = 'network-dra.dev'
-
-async function kubeconfigPath(): Promise<{ path: string; startedHere: boolean }> {
-  const fromEnv = process.env['NDRA_CP_KUBECONFIG']
-  if (fromEnv !== undefined && fromEnv !== '') return { path: fromEnv, startedHere: false }
-  try {
-    const { stdout } = await run('bash', [SCRIPT, 'kubeconfig'])
-    return { path: stdout.trim(), startedHere: false }
-  } catch {
-    const { stdout } = await run('bash', [SCRIPT, 'up'], { timeout: 180_000 })
-    return { path: stdout.trim().split('\n').at(-1) ?? '', startedHere: true }
-  }
-}
 
 const cni = (o: Record<string, unknown>): Record<string, unknown> =>
   sortKeys({ kind: 'CNIConfig', apiVersion: `${DRIVER}/v1alpha1`, ...o }) as Record<string, unknown>
 
 t.test('firstAvailable claim: config matching and status', { timeout: 240_000 }, async t => {
-  const cp = await kubeconfigPath()
-  if (cp.startedHere) {
-    t.teardown(async () => {
-      await run('bash', [SCRIPT, 'down'])
-    })
-  }
+  const kubeconfig = await controlPlaneKubeconfig(t)
   const kc = new KubeConfig()
-  kc.loadFromFile(cp.path)
+  kc.loadFromFile(kubeconfig)
   const core = kc.makeApiClient(CoreV1Api)
   const resource = kc.makeApiClient(ResourceV1Api)
   const sfx = randomSuffix()

@@ -73,6 +73,37 @@ export async function helm(args: readonly string[]): Promise<string> {
   return r.stdout
 }
 
+/** The demo manifests and their values (`examples/`), as users apply them. */
+export const EXAMPLES = `${REPO}examples`
+
+/**
+ * `helm upgrade --install` of the chart as every e2e file installs it: into SYSTEM_NS, the e2e
+ * values (the image built here, nothing else) first, then `valuesFiles`, then `extra`, waiting up to
+ * 5 minutes for the plugin to be Ready.
+ */
+export function chartInstallArgs(
+  release: string,
+  valuesFiles: readonly string[] = [],
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    'upgrade',
+    '--install',
+    release,
+    `${REPO}charts/network-dra`,
+    '-n',
+    SYSTEM_NS,
+    '--create-namespace',
+    '-f',
+    `${REPO}test/e2e/values.yaml`,
+    ...valuesFiles.flatMap(f => ['-f', f]),
+    ...extra,
+    '--wait',
+    '--timeout',
+    '5m',
+  ]
+}
+
 export async function sh(cmd: string, args: readonly string[]): Promise<string> {
   return (await execa(cmd, [...args], { timeout: 60_000 })).stdout
 }

@@ -72,6 +72,23 @@ export async function kubeconfigPath(): Promise<string | undefined> {
   }
 }
 
+/**
+ * The control plane's admin kubeconfig: the one scripts/test/integration.sh started (env), a running
+ * one, or one started here for this test file and stopped when `t` ends.
+ */
+export async function controlPlaneKubeconfig(t: {
+  teardown(fn: () => Promise<void>): void
+}): Promise<string> {
+  const existing = await kubeconfigPath()
+  if (existing !== undefined) return existing
+  const script = join(ROOT, 'scripts/cluster/control-plane.sh')
+  const { stdout } = await run('bash', [script, 'up'], { timeout: 180_000 })
+  t.teardown(async () => {
+    await run('bash', [script, 'down'])
+  })
+  return stdout.trim().split('\n').at(-1) ?? ''
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
