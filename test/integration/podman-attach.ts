@@ -8,9 +8,8 @@
 import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { access, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { access, readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { AttachMetrics, AttachOutcome } from '../../src/attach/attach-events.js'
 import { Attacher } from '../../src/attach/attacher.js'
@@ -24,11 +23,10 @@ import { CdiSpecWriter } from '../../src/cdi/spec-writer.js'
 import { CniRuntime } from '../../src/cni/runtime.js'
 import { ClaimLedger } from '../../src/state/claim-ledger.js'
 import { silentLogger } from '../../src/logger.js'
-import { createVethPair, deleteLink } from './lib/netns.js'
+import { hookBinary, podmanScratch } from './lib/podman-scratch.js'
 import { TEST_IMAGE, ensureTestImage } from './lib/test-image.js'
 
 const run = promisify(execFile)
-const REPO = resolve(import.meta.dirname, '../..')
 const CDI_ROOT = '/var/run/cdi'
 const HOOK_TIMEOUT_S = 5
 
@@ -63,16 +61,6 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   )
-}
-
-/** The built single-executable hook (`npm run build`); built here when missing. */
-async function hookBinary(): Promise<string> {
-  const fromEnv = process.env.NDRA_HOOK_BIN
-  if (fromEnv) return fromEnv
-  const bin = join(REPO, 'dist/hook/network-dra-hook')
-  if (!(await exists(bin))) await run('npm', ['run', 'build'], { cwd: REPO })
-  await access(bin)
-  return bin
 }
 
 function conflist(name: string, master: string, subnet: string, dataDir: string) {
@@ -123,23 +111,18 @@ t.test('podman + runc + CNI through our hook', async t => {
   const claimUid = randomUUID()
   const badUid = randomUUID()
   const netName = `ndra-pa-${sfx}`
-  const work = await mkdtemp(join(tmpdir(), 'ndra-podman-'))
+  const { work, containers, cleanups } = await podmanScratch(t, {
+    prefix: 'ndra-podman-',
+    master,
+    peer,
+  })
   const dataDir = join(work, 'ipam')
   const cacheDir = join(work, 'cni-cache')
   const socketPath = join(work, 'sock', 'hook.sock')
   const markDir = join(work, 'mark')
-  const containers: string[] = []
-  const cleanups: (() => Promise<unknown>)[] = []
-  t.teardown(async () => {
-    for (const name of containers) await sh('podman', ['rm', '-f', '--ignore', name])
-    for (const c of cleanups.reverse()) await c().catch(() => undefined)
-    await deleteLink(master)
-    await rm(work, { recursive: true, force: true })
-  })
 
   const hookBin = await hookBinary()
   await ensureTestImage()
-  await createVethPair(master, peer)
   await run('mkdir', ['-p', markDir])
 
   const ledger = await ClaimLedger.open({ dir: join(work, 'state') })

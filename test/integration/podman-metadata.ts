@@ -6,12 +6,9 @@
 // prioritized-list reference `req/sub` is kept inside, the path uses the main request; unprepare
 // removes the file. Needs root, podman, runc, /usr/lib/cni, the test image and the built hook.
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { access, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { promisify } from 'node:util'
+import { join } from 'node:path'
 import { Attacher } from '../../src/attach/attacher.js'
 import { Detacher } from '../../src/attach/detacher.js'
 import { RequestLocks } from '../../src/attach/request-locks.js'
@@ -26,11 +23,9 @@ import { cdiDevicesOf, ClaimMetadata } from '../../src/driver/claim-metadata.js'
 import { DeviceMetadataFiles, containerMetadataPath } from '../../src/metadata/device-metadata.js'
 import { ClaimLedger } from '../../src/state/claim-ledger.js'
 import { silentLogger } from '../../src/logger.js'
-import { createVethPair, deleteLink } from './lib/netns.js'
+import { hookBinary, podmanScratch } from './lib/podman-scratch.js'
 import { TEST_IMAGE, ensureTestImage } from './lib/test-image.js'
 
-const run = promisify(execFile)
-const REPO = resolve(import.meta.dirname, '../..')
 const DRIVER = 'network-dra.dev'
 
 interface Exit {
@@ -52,15 +47,6 @@ async function sh(cmd: string, args: readonly string[]): Promise<Exit> {
   })
 }
 
-async function hookBinary(): Promise<string> {
-  const fromEnv = process.env.NDRA_HOOK_BIN
-  if (fromEnv) return fromEnv
-  const bin = join(REPO, 'dist/hook/network-dra-hook')
-  await access(bin).catch(() => run('npm', ['run', 'build'], { cwd: REPO }))
-  await access(bin)
-  return bin
-}
-
 /** The JSON objects of a metadata stream (pretty-printed objects, one after another). */
 function streamObjects(text: string): Record<string, unknown>[] {
   return text
@@ -77,20 +63,15 @@ t.test('podman + runc: the metadata file inside the container matches the attach
   const master = `ndmm${sfx}`
   const peer = `ndmp${sfx}`
   const claimUid = randomUUID()
-  const work = await mkdtemp(join(tmpdir(), 'ndra-meta-'))
-  const socketPath = join(work, 'sock', 'hook.sock')
-  const containers: string[] = []
-  const cleanups: (() => Promise<unknown>)[] = []
-  t.teardown(async () => {
-    for (const name of containers) await sh('podman', ['rm', '-f', '--ignore', name])
-    for (const c of cleanups.reverse()) await c().catch(() => undefined)
-    await deleteLink(master)
-    await rm(work, { recursive: true, force: true })
+  const { work, containers, cleanups } = await podmanScratch(t, {
+    prefix: 'ndra-meta-',
+    master,
+    peer,
   })
+  const socketPath = join(work, 'sock', 'hook.sock')
 
   const hookBin = await hookBinary()
   await ensureTestImage()
-  await createVethPair(master, peer)
 
   const plan: AttachmentPlan = {
     request: 'nic',
