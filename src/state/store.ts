@@ -156,11 +156,15 @@ export class StateStore {
 
   /**
    * Bring the snapshot up to date with the file when another process replaced it since this
-   * instance last read or wrote it. Cheap when nothing changed (one stat). Never takes the lock:
-   * writers rename a complete file into place. Queued behind this instance's own updates, so it
-   * never replaces a newer snapshot with an older one. Throws `NDRA_STATE_CORRUPT` like `open`.
+   * instance last read or wrote it. Never takes the lock: writers rename a complete file into
+   * place. When the file is still the one behind the snapshot (one stat) the snapshot is returned
+   * at once, without waiting behind this instance's own updates in flight: every update that has
+   * settled is in it, and another process's write is a rename, which changes the identity. Only a
+   * changed file is re-read, queued behind this instance's own updates, so it never replaces a
+   * newer snapshot with an older one. Throws `NDRA_STATE_CORRUPT` like `open`.
    */
-  refresh(): Promise<PluginState> {
+  async refresh(): Promise<PluginState> {
+    if ((await fileIdentity(this.#path)) === this.#fileId) return this.#state
     const run = this.#queue.then(() => this.#refreshNow())
     this.#queue = run.catch(() => undefined)
     return run

@@ -325,6 +325,41 @@ t.test("refresh picks up another instance's writes", async t => {
   await b.close()
 })
 
+// Invariant (fast path): refresh() of an unchanged file does not wait behind this instance's
+// updates in flight (a prepare's refresh must not queue behind a batch waiting for the lock or the
+// disk); the snapshot it returns holds every settled update and none that has not settled. A file
+// another instance replaced is still re-read in order, after the updates in flight.
+t.test('refresh does not queue behind updates in flight unless the file changed', async t => {
+  const dir = t.testdir()
+  const s = await StateStore.open({ dir, lockTimeoutMs: 5000 })
+  await s.update(c => {
+    c.u1 = claimRecord('u1')
+  })
+  const release = await lock(join(dir, STATE_FILE_NAME), {
+    lockfilePath: join(dir, STATE_LOCK_NAME),
+    realpath: false,
+  })
+  const pending = s.update(c => {
+    c.u2 = claimRecord('u2')
+  })
+  const started = performance.now()
+  const snap = await s.refresh()
+  const ms = performance.now() - started
+  t.ok(ms < 100, `refresh answered in ${ms.toFixed(1)} ms while an update waited for the lock`)
+  t.strictSame(Object.keys(snap.claims), ['u1'], 'settled update in, pending one not')
+  // Another instance replaces the file while our update still waits: refresh now waits its turn.
+  const other = await StateStore.open({ dir, lockTimeoutMs: 5000 })
+  await release()
+  await other.update(c => {
+    c.u3 = claimRecord('u3')
+  })
+  await pending
+  const after = await s.refresh()
+  t.strictSame(Object.keys(after.claims).sort(), ['u1', 'u2', 'u3'], 'both writers seen')
+  await other.close()
+  await s.close()
+})
+
 t.test('the observer gets each completed update phase by phase', async t => {
   // Invariant: queue time is the wait behind this instance's batch in flight, lock time the wait
   // for another holder of the file lock; an update whose callback throws is not observed.
