@@ -79,6 +79,11 @@ const STAGES = [
     match: { phase },
   })),
   { stage: 'attach (hook → reply)', name: 'network_dra_attach_duration_seconds', match: {} },
+  ...['lock', 'refresh', 'resolve', 'cni_add', 'record', 'metadata'].map(step => ({
+    stage: `attach: ${step}`,
+    name: 'network_dra_attach_step_duration_seconds',
+    match: { step },
+  })),
   {
     stage: 'CNI ADD (plugin run)',
     name: 'network_dra_cni_plugin_duration_seconds',
@@ -116,6 +121,70 @@ const STAGES = [
     match: { command: 'DEL' },
   },
 ]
+
+/**
+ * The platform's side of the same window, from each component's own /metrics (read before and after
+ * each round like the driver's): what the kubelet measures around the driver's prepare, what the API
+ * server takes for the request kinds the driver sends (all clients' requests of that kind, the
+ * kubelet's included), the API Priority and Fairness queue of the driver's requests (a service
+ * account outside kube-system: flow schema `service-accounts`, level `workload-low`) beside the
+ * kubelet's (`system`), and the disk as etcd sees it. `filter` narrows a label beyond equality.
+ */
+const PLATFORM_STAGES = [
+  {
+    stage: 'kubelet: prepare, all claims of a pod',
+    source: 'kubelet',
+    name: 'dra_operations_duration_seconds',
+    match: { operation_name: 'PrepareResources', is_error: 'false' },
+  },
+  {
+    stage: 'kubelet: NodePrepareResources gRPC',
+    source: 'kubelet',
+    name: 'dra_grpc_operations_duration_seconds',
+    match: { driver_name: DRIVER, grpc_status_code: 'OK' },
+    filter: labels => (labels.method_name ?? '').endsWith('/NodePrepareResources'),
+  },
+  ...[
+    ['GET resourceclaims', { verb: 'GET', resource: 'resourceclaims', subresource: '' }],
+    ['GET pods', { verb: 'GET', resource: 'pods', subresource: '' }],
+    [
+      'APPLY resourceclaims/status',
+      { verb: 'APPLY', resource: 'resourceclaims', subresource: 'status' },
+    ],
+    [
+      'PATCH resourceclaims/status',
+      { verb: 'PATCH', resource: 'resourceclaims', subresource: 'status' },
+    ],
+  ].map(([what, match]) => ({
+    stage: `API server: ${what}`,
+    source: 'apiserver',
+    name: 'apiserver_request_duration_seconds',
+    match,
+  })),
+  ...[
+    ['workload-low', 'driver'],
+    ['system', 'kubelet'],
+  ].map(([level, who]) => ({
+    stage: `API server: APF queue wait, ${level} (${who})`,
+    source: 'apiserver',
+    name: 'apiserver_flowcontrol_request_wait_duration_seconds',
+    match: { priority_level: level, execute: 'true' },
+  })),
+  {
+    stage: 'etcd: WAL fsync',
+    source: 'etcd',
+    name: 'etcd_disk_wal_fsync_duration_seconds',
+    match: {},
+  },
+  {
+    stage: 'etcd: backend commit',
+    source: 'etcd',
+    name: 'etcd_disk_backend_commit_duration_seconds',
+    match: {},
+  },
+]
+/** etcd of the local cluster (scripts/cluster/lib.sh, mode full) serves /metrics on its client URL. */
+const ETCD_METRICS_URL = 'http://127.0.0.1:2379/metrics'
 
 const positiveInt = what => v => {
   const n = Number(v)
@@ -246,6 +315,9 @@ function manifests() {
   }
 }
 
+/** The cluster's one node (its kubelet's /metrics are read through the API server's proxy). */
+let nodeName
+
 /** Install (or keep) the bench release; returns whether this run installed it. */
 async function installDriver() {
   const releases = JSON.parse((await helm(['list', '-A', '-o', 'json'])).stdout)
@@ -285,6 +357,7 @@ async function installDriver() {
     '5m',
   ]).finally(() => rmSync(work, { recursive: true, force: true }))
   const node = (await core.listNode()).items[0]?.metadata?.name
+  nodeName = node
   await waitFor('ResourceSlices with the attachment slots', 2 * MINUTE, async () => {
     const slices = await resource.listResourceSlice({
       fieldSelector: `spec.driver=${DRIVER},spec.nodeName=${node}`,
@@ -336,6 +409,49 @@ async function scrape() {
   const r = await fetch(METRICS_URL)
   if (!r.ok) throw new Error(`${METRICS_URL}: HTTP ${r.status}`)
   return parseSamples(await r.text())
+}
+
+/** Sources already reported unreadable (told once, then counted as empty). */
+const unreadable = new Set()
+
+/** Every platform source's samples; a source that cannot be read is empty (and said so once). */
+async function scrapePlatform() {
+  const sources = {
+    apiserver: () => kubectl(['get', '--raw', '/metrics']),
+    kubelet: () => kubectl(['get', '--raw', `/api/v1/nodes/${nodeName}/proxy/metrics`]),
+    etcd: async () => {
+      const r = await fetch(ETCD_METRICS_URL)
+      if (!r.ok) throw new Error(`${ETCD_METRICS_URL}: HTTP ${r.status}`)
+      return r.text()
+    },
+  }
+  const out = {}
+  for (const [source, read] of Object.entries(sources)) {
+    try {
+      out[source] = parseSamples(await read())
+    } catch (err) {
+      if (!unreadable.has(source)) log(`platform metrics of ${source} not read: ${err.message}`)
+      unreadable.add(source)
+      out[source] = []
+    }
+  }
+  return out
+}
+
+/** One platform stage's histogram in `scraped` (the stage's extra label filter applied). */
+function platformHistogram(scraped, st) {
+  const samples = scraped[st.source] ?? []
+  const picked = st.filter
+    ? samples.filter(x => !x.name.startsWith(st.name) || st.filter(x.labels))
+    : samples
+  return histogram(picked, st.name, st.match)
+}
+
+/** The sum of a counter's series whose labels include `match`. */
+function counter(samples, name, match) {
+  return samples
+    .filter(x => x.name === name && Object.entries(match).every(([k, v]) => x.labels[k] === v))
+    .reduce((sum, x) => sum + x.value, 0)
 }
 
 function gauge(samples, name) {
@@ -457,6 +573,7 @@ async function runRound(pair, withClaims) {
   const deployment = withClaims ? 'bench-with' : 'bench-without'
   const n = opts.pods
   const before = await scrape()
+  const platformBefore = await scrapePlatform()
   const ready = new Map()
   // When the watch first showed the pod bound to the node (spec.nodeName): the control plane's
   // part (ReplicaSet, claim from its template, scheduling with allocation) ends there, the node's
@@ -521,6 +638,7 @@ async function runRound(pair, withClaims) {
     watch.stop()
   }
   const atPeak = await scrape()
+  const upSeconds = (performance.now() - t0) / 1000
   await scaledDown(deployment, withClaims)
   if (withClaims) {
     // The kubelet unprepares after the pods are gone: wait for it, so the round's window holds
@@ -534,6 +652,14 @@ async function runRound(pair, withClaims) {
   }
   await sleep(2000)
   const after = await scrape()
+  const platformAfter = await scrapePlatform()
+  const platform = Object.fromEntries(
+    PLATFORM_STAGES.map(st => [
+      st.stage,
+      subtract(platformHistogram(platformAfter, st), platformHistogram(platformBefore, st)),
+    ]),
+  )
+  const cpu = name => (gauge(atPeak, name) ?? 0) - (gauge(before, name) ?? 0)
   const stages = Object.fromEntries(
     STAGES.map(s => [
       s.stage,
@@ -555,8 +681,31 @@ async function runRound(pair, withClaims) {
     preparedClaimsAtPeak: gauge(atPeak, 'network_dra_prepared_claims'),
     preparedClaimsAfter: gauge(after, 'network_dra_prepared_claims'),
     pluginRssMiBAtPeak: mib(gauge(atPeak, 'network_dra_process_resident_memory_bytes')),
+    // The plugin's own share of the scale-up: CPU seconds over wall seconds, and how late its event
+    // loop ran (prom-client resets the loop-delay histogram at every read, so the read at the peak
+    // covers exactly the scale-up).
+    plugin: {
+      scaleUpSeconds: round(upSeconds, 1),
+      cpuSeconds: round(cpu('network_dra_process_cpu_seconds_total'), 2),
+      cpuShare: round(cpu('network_dra_process_cpu_seconds_total') / upSeconds, 3),
+      eventLoopDelayP99Ms: ms(gauge(atPeak, 'network_dra_nodejs_eventloop_lag_p99_seconds')),
+      eventLoopDelayMaxMs: ms(gauge(atPeak, 'network_dra_nodejs_eventloop_lag_max_seconds')),
+      // Pods of the unreferenced-claim check answered by the API server's watch cache / by etcd.
+      podReads: Object.fromEntries(
+        ['cache', 'quorum'].map(source => [
+          source,
+          counter(after, 'network_dra_pod_reads_total', { source }) -
+            counter(before, 'network_dra_pod_reads_total', { source }),
+        ]),
+      ),
+    },
     stages,
+    platform,
   }
+}
+
+function ms(seconds) {
+  return seconds === null ? null : round(seconds * 1000, 1)
 }
 
 function mib(bytes) {
@@ -731,6 +880,49 @@ function stageTable(rounds) {
   return { text, stages }
 }
 
+/** The platform stages of the with-claim rounds (PLATFORM_STAGES), as stageTable. */
+function platformTable(rounds) {
+  const withRounds = rounds.filter(r => r.claims)
+  const head = ['platform stage (with-claim rounds)', 'ops', 'mean ms', '~P50 ms', '~P99 ms']
+  const stages = PLATFORM_STAGES.map(({ stage }) => {
+    const h = withRounds.map(r => r.platform[stage]).reduce(add, EMPTY)
+    const v = x => (x === null ? null : round(x * 1000, 1))
+    return {
+      stage,
+      ops: h.count,
+      meanMs: v(mean(h)),
+      p50Ms: v(quantile(h, 0.5)),
+      p99Ms: v(quantile(h, 0.99)),
+    }
+  })
+  const plugin = withRounds.map(r => r.plugin)
+  const text = formatTable(
+    head,
+    stages.map(x => [x.stage, x.ops, x.meanMs, x.p50Ms, x.p99Ms]),
+  )
+  const pluginText = formatTable(
+    [
+      'with-claim round',
+      'scale-up s',
+      'plugin CPU s',
+      'CPU share',
+      'event-loop delay P99 ms',
+      'max ms',
+      'pod reads cache/quorum',
+    ],
+    withRounds.map(r => [
+      `pair ${r.pair + 1}`,
+      r.plugin.scaleUpSeconds,
+      r.plugin.cpuSeconds,
+      r.plugin.cpuShare,
+      r.plugin.eventLoopDelayP99Ms,
+      r.plugin.eventLoopDelayMaxMs,
+      `${r.plugin.podReads.cache}/${r.plugin.podReads.quorum}`,
+    ]),
+  )
+  return { text, pluginText, stages, plugin }
+}
+
 /** P50/P99 of the pods whose kubelet did not meet the authorizer race, as "P50/P99". */
 function noRace(r) {
   if (r.readyNoRaceMs.length === 0) return '-'
@@ -762,6 +954,7 @@ function roundJson(r) {
     preparedClaimsAtPeak: r.preparedClaimsAtPeak,
     preparedClaimsAfter: r.preparedClaimsAfter,
     pluginRssMiBAtPeak: r.pluginRssMiBAtPeak,
+    plugin: r.plugin,
     stages: Object.fromEntries(
       Object.entries(r.stages).map(([k, h]) => {
         const m = mean(h)
@@ -828,6 +1021,7 @@ try {
   const pods = podTable(rounds)
   const phases = phaseTable(rounds)
   const stages = stageTable(rounds)
+  const platform = platformTable(rounds)
   const peakRss = pluginPeakRssMiB()
   const lost = rounds.filter(
     r => r.claims && (r.claimStatusOk !== r.pods || r.preparedClaimsAfter !== 0),
@@ -858,6 +1052,8 @@ try {
       ratiosWithOverWithout: phases.ratios,
     },
     driverStages: stages.stages,
+    platformStages: platform.stages,
+    pluginDuringScaleUp: platform.plugin,
     pluginPeakRssMiB: peakRss,
     claimsLost: lost.length,
     rounds: rounds.map(roundJson),
@@ -868,6 +1064,10 @@ try {
   console.log(phases.text)
   console.log(`\n== driver stages (from /metrics; ~P50/~P99 estimated from histogram buckets) ==`)
   console.log(stages.text)
+  console.log(`\n== the platform in the same windows (kubelet, API server, etcd /metrics) ==`)
+  console.log(platform.text)
+  console.log(`\n== the plugin process during each with-claim scale-up ==`)
+  console.log(platform.pluginText)
   console.log(
     `\nplugin peak RSS (VmHWM): ${peakRss ?? '?'} MiB; claim rounds with a status missing or a claim left prepared: ${lost.length}`,
   )

@@ -47,9 +47,18 @@ export interface AttachObserver {
 /** What happened on an attach call. */
 export type AttachOutcome = 'added' | 'reused' | 'replaced' | 'failed'
 
+/**
+ * The steps of one attach call, timed for the pod-start benchmark: `lock` (waiting for another call
+ * on the same request), `refresh` (the ledger re-read), `resolve` (the pod and its netns from the
+ * OCI state), `cni_add` (the whole ADD: plugin runs, result cache), `record` (the state update),
+ * `metadata` (the KEP-5304 file rewrite). Only steps that ran are observed.
+ */
+export type AttachStep = 'lock' | 'refresh' | 'resolve' | 'cni_add' | 'record' | 'metadata'
+
 /** Metrics seam; the daemon wires prom-client (latency histogram + counter by code). */
 export interface AttachMetrics {
   observeAttach(o: { outcome: AttachOutcome; code: ErrorCode | 'OK'; seconds: number }): void
+  observeAttachStep(step: AttachStep, seconds: number): void
   observeDetach(o: { code: ErrorCode | 'OK'; seconds: number; attachments: number }): void
 }
 

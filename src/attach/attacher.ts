@@ -46,6 +46,7 @@ import type { ResolvedPod } from './pod-resolver.js'
 import {
   notifyObserver,
   type AttachMetrics,
+  type AttachStep,
   type AttachObserver,
   type AttachOutcome,
 } from './attach-events.js'
@@ -78,7 +79,7 @@ export interface AttacherOptions {
   observer?: AttachObserver
   /** KEP-5304 metadata files; absent when the feature is off. */
   metadata?: AttachMetadataSync
-  metrics?: Pick<AttachMetrics, 'observeAttach'>
+  metrics?: Pick<AttachMetrics, 'observeAttach' | 'observeAttachStep'>
   /** Monotonic milliseconds (latency) — injected for tests. */
   nowMs?: () => number
 }
@@ -97,7 +98,7 @@ export class Attacher implements AttachHandler {
   readonly #log: Logger
   readonly #observer: AttachObserver | undefined
   readonly #metadata: AttachMetadataSync | undefined
-  readonly #metrics: Pick<AttachMetrics, 'observeAttach'> | undefined
+  readonly #metrics: Pick<AttachMetrics, 'observeAttach' | 'observeAttachStep'> | undefined
   readonly #nowMs: () => number
   readonly #locks: RequestLocks
 
@@ -119,9 +120,10 @@ export class Attacher implements AttachHandler {
     const started = this.#nowMs()
     const ctx: { pod?: PodIdentity } = {}
     try {
-      const done = await this.#locks.forRequest(req.claimUid, req.request, () =>
-        this.#attachLocked(req, signal, ctx),
-      )
+      const done = await this.#locks.forRequest(req.claimUid, req.request, () => {
+        this.#observeStep('lock', started)
+        return this.#attachLocked(req, signal, ctx)
+      })
       this.#observeAttach(done.outcome, 'OK', started)
       const r = done.record
       const data = networkDataFromResult(r.result ?? {}, r.ifName)
@@ -162,9 +164,9 @@ export class Attacher implements AttachHandler {
     signal: AbortSignal,
     ctx: { pod?: PodIdentity },
   ): Promise<Attached> {
-    await this.#ledger.refresh()
+    await this.#timed('refresh', () => this.#ledger.refresh())
     const { claim, plan } = this.#findPlan(req.claimUid, req.request, req.device)
-    const pod = await this.#resolver.resolve(req.state)
+    const pod = await this.#timed('resolve', () => this.#resolver.resolve(req.state))
     ctx.pod = podIdentity(pod)
     const log = this.#log.child({
       claimUID: claim.uid,
@@ -210,13 +212,13 @@ export class Attacher implements AttachHandler {
   ): Promise<AttachmentRecord> {
     const list = parseConfList(plan.networkConfig)
     const rt = runtimeConf(claim.uid, plan, pod, pod.netns)
-    const result = await this.#addOrUndo(claim.uid, list, rt, plan, pod, signal, log)
+    const result = await this.#timed('cni_add', () =>
+      this.#addOrUndo(claim.uid, list, rt, plan, pod, signal, log),
+    )
     let record: AttachmentRecord | undefined
     try {
-      record = await this.#ledger.attached(
-        claim.uid,
-        attachmentTarget(plan, pod, list.name),
-        result,
+      record = await this.#timed('record', () =>
+        this.#ledger.attached(claim.uid, attachmentTarget(plan, pod, list.name), result),
       )
     } catch (err: unknown) {
       log.error({ err: errorMessage(err) }, 'cannot record the attachment; undoing the ADD')
@@ -231,7 +233,7 @@ export class Attacher implements AttachHandler {
       )
     }
     log.info({ ifName: plan.ifName, netns: pod.netns }, 'attached')
-    await this.#syncMetadata(claim.uid, log)
+    if (this.#metadata) await this.#timed('metadata', () => this.#syncMetadata(claim.uid, log))
     const data = networkDataFromResult(result, plan.ifName)
     this.#notify('onAttached', {
       claimUid: claim.uid,
@@ -369,6 +371,20 @@ export class Attacher implements AttachHandler {
 
   #observeAttach(outcome: AttachOutcome, code: ErrorCode | 'OK', started: number): void {
     this.#metrics?.observeAttach({ outcome, code, seconds: this.#elapsed(started) })
+  }
+
+  /** Run one step and observe how long it took (also when it throws). */
+  async #timed<T>(step: AttachStep, fn: () => Promise<T>): Promise<T> {
+    const started = this.#nowMs()
+    try {
+      return await fn()
+    } finally {
+      this.#observeStep(step, started)
+    }
+  }
+
+  #observeStep(step: AttachStep, started: number): void {
+    this.#metrics?.observeAttachStep(step, this.#elapsed(started))
   }
 
   #elapsed(started: number): number {

@@ -42,7 +42,7 @@ export class ClaimReferenceCheck {
     const out: PolicyProblem[] = []
     for (const c of claim.status?.reservedFor ?? []) {
       if (c.resource !== 'pods' || (c.apiGroup ?? '') !== '' || c.name === undefined) continue
-      const pod = await this.#o.pods.get(namespace, c.name, signal)
+      const pod = await this.#o.pods.get(namespace, c.name, signal, c.uid)
       if (pod === undefined || (c.uid !== undefined && pod.metadata?.uid !== c.uid)) continue
       const ref = podClaimReference(pod, claimName)
       if (ref.containers.length > 0) continue

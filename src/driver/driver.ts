@@ -124,6 +124,9 @@ function attachMetrics(m: Metrics): AttachMetrics {
       m.attachDuration.observe({ result: o.outcome }, o.seconds)
       if (o.code !== 'OK') m.errorsTotal.inc({ code: o.code })
     },
+    observeAttachStep: (step, seconds) => {
+      m.attachStepDuration.observe({ step }, seconds)
+    },
     observeDetach: o => {
       if (o.code !== 'OK') m.errorsTotal.inc({ code: o.code })
     },
@@ -354,7 +357,9 @@ export class Driver {
         policy,
         hostInterface: device => hostIfaces.get(device),
         references: new ClaimReferenceCheck({
-          pods: new KubePodReader(makeApiClient(kubeConfig, CoreV1Api)),
+          pods: new KubePodReader(makeApiClient(kubeConfig, CoreV1Api), source => {
+            metrics.podReadsTotal.inc({ source })
+          }),
           events,
         }),
         versions: new CniVersionCheck({

@@ -20,7 +20,9 @@ export class Metrics {
   readonly statusWriteDuration: Histogram<'operation' | 'result'>
   readonly stateWriteDuration: Histogram<'phase'>
   readonly prepareStepDuration: Histogram<'phase'>
+  readonly attachStepDuration: Histogram<'step'>
   readonly errorsTotal: Counter<'code'>
+  readonly podReadsTotal: Counter<'source'>
   readonly preparedClaims: Gauge
   readonly registered: Gauge
   readonly publishedDevices: Gauge
@@ -82,10 +84,23 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       registers,
     })
+    this.attachStepDuration = new Histogram({
+      name: 'network_dra_attach_step_duration_seconds',
+      help: 'one step of a hook attach call: lock (wait for a call on the same request), refresh (state re-read), resolve (pod and netns from the OCI state), cni_add (the whole ADD), record (state update), metadata (device metadata file)',
+      labelNames: ['step'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
     this.errorsTotal = new Counter({
       name: 'network_dra_errors_total',
       help: 'errors by stable error code',
       labelNames: ['code'],
+      registers,
+    })
+    this.podReadsTotal = new Counter({
+      name: 'network_dra_pod_reads_total',
+      help: "pods read for the unreferenced-claim check, by where the answer came from: cache (the API server's watch cache) or quorum (a GET read from etcd)",
+      labelNames: ['source'],
       registers,
     })
     this.kubeletDraCalls = new Counter({

@@ -6,7 +6,8 @@
 // accepted by server-side apply; a device that is not allocated is refused without retries; and
 // a pod Event is stored; a link-down device taint is stored (or, on 1.35, dropped and noticed);
 // a shared host link (KEP-5075) is stored with allowMultipleAllocations and its capacity (or, on
-// 1.35, dropped, noticed and republished as the exclusive device).
+// 1.35, dropped, noticed and republished as the exclusive device); a pod read with its UID is
+// answered by the API server's watch cache, and a re-created pod of the same name by the quorum GET.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -31,6 +32,7 @@ import { SlicePublisher } from '../../src/slices/slice-publisher.js'
 import { ClaimStatusWriter } from '../../src/status/claim-status.js'
 import { kubeStatusClient } from '../../src/status/kube-status-client.js'
 import { PodEventRecorder } from '../../src/status/pod-events.js'
+import { KubePodReader, type PodReadSource } from '../../src/kube/pod-reader.js'
 import { PLATFORM } from '../lib/platform.js'
 import { controlPlaneKubeconfig } from './lib/daemon.js'
 import { randomSuffix } from './lib/netns.js'
@@ -400,6 +402,44 @@ t.test('kube objects against a real apiserver', { timeout: 240_000 }, async t =>
     )
     t.ok(performance.now() - t2 < 2_000, 'no retry loop on a validation error')
   }
+
+  // --- Pod reads: watch cache first, quorum GET when it cannot answer -----------------------------
+  const podBody = {
+    metadata: { name: 'reader-pod', namespace: ns },
+    spec: {
+      nodeName: node,
+      containers: [
+        { name: 'c', image: 'localhost/none:v1', resources: { claims: [{ name: 'net' }] } },
+      ],
+      resourceClaims: [{ name: 'net', resourceClaimName: 'c-unsorted' }],
+    },
+  }
+  const created = await core.createNamespacedPod({ namespace: ns, body: podBody })
+  const sources: PodReadSource[] = []
+  const reader = new KubePodReader(core, src => sources.push(src))
+  const ac = new AbortController()
+  const fromCache = await waitFor('the pod in the watch cache', async () => {
+    sources.length = 0
+    const p = await reader.get(ns, 'reader-pod', ac.signal, created.metadata?.uid)
+    return sources[0] === 'cache' ? p : undefined
+  })
+  t.equal(fromCache?.metadata?.uid, created.metadata?.uid, 'cache answered with the pod')
+  t.same(fromCache?.spec?.containers?.[0]?.resources?.claims, [{ name: 'net' }])
+  sources.length = 0
+  const other = await reader.get(ns, 'reader-pod', ac.signal, 'not-this-uid')
+  t.same(sources, ['quorum'], 'another UID: the quorum read decides')
+  t.equal(other?.metadata?.uid, created.metadata?.uid)
+  await core.deleteNamespacedPod({ name: 'reader-pod', namespace: ns, gracePeriodSeconds: 0 })
+  await waitFor('the pod gone', async () =>
+    (await reader.get(ns, 'reader-pod', ac.signal)) === undefined ? true : undefined,
+  )
+  sources.length = 0
+  t.equal(
+    await reader.get(ns, 'reader-pod', ac.signal, created.metadata?.uid),
+    undefined,
+    'a deleted pod is gone, whatever the cache held',
+  )
+  t.equal(sources.at(-1), 'quorum')
 
   // --- Event --------------------------------------------------------------------------------------
   const recorder = new PodEventRecorder({

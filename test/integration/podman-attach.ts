@@ -161,6 +161,7 @@ t.test('podman + runc + CNI through our hook', async t => {
   const metrics: AttachMetrics = {
     observeAttach: (o: { outcome: AttachOutcome; code: string }) =>
       outcomes.push(`${o.outcome}/${o.code}`),
+    observeAttachStep: () => undefined,
     observeDetach: () => undefined,
   }
   const probe = new FsNetnsProbe()

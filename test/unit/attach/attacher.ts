@@ -48,6 +48,8 @@ t.test('fresh attach: ADD with sandbox id, CRI CNI_ARGS, recorded before the rep
   await new Promise(res => setImmediate(res))
   t.equal(r.attached.length, 1)
   t.same(r.metrics, ['added/OK'])
+  // Each step that ran is timed once, in order (no metadata sync configured: not observed).
+  t.same(r.steps, ['lock', 'refresh', 'resolve', 'cni_add', 'record'])
 })
 
 t.test('podman-style pod (no uid): CNI_ARGS carry only what is known', async t => {
@@ -210,6 +212,8 @@ t.test('failed ADD: DEL undoes it, failure recorded, one-line CNI error returned
   await new Promise(res => setImmediate(res))
   t.match(r.failed, [{ code: 'NDRA_CNI_PLUGIN', claimName: `claim-${UID}` }])
   t.same(r.metrics, ['failed/NDRA_CNI_PLUGIN'])
+  t.same(r.steps, ['lock', 'refresh', 'resolve', 'cni_add'], 'a failed ADD is timed too')
+  r.steps.length = 0
   // The next container of the same sandbox retries.
   const again = await r.attacher.attach(req('c1'), signal)
   t.equal(again.ok, true)

@@ -139,7 +139,7 @@ function registerTests(): void {
         verbs: ['associated-node:patch'],
       },
       { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ])
     const binding = one(r.objects, 'ClusterRoleBinding')

@@ -45,6 +45,7 @@ const CALLS: Readonly<Record<string, readonly Need[]>> = {
   ],
   readNode: [{ apiGroup: '', resource: 'nodes', verb: 'get' }],
   readNamespacedPod: [{ apiGroup: '', resource: 'pods', verb: 'get' }],
+  listNamespacedPod: [{ apiGroup: '', resource: 'pods', verb: 'list' }],
   createNamespacedEvent: [{ apiGroup: '', resource: 'events', verb: 'create' }],
 }
 
