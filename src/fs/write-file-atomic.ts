@@ -5,6 +5,7 @@
  * old or the new content, never a torn file, and a crash leaves at most an ignored temp file.
  */
 import { randomBytes } from 'node:crypto'
+import type { BigIntStats } from 'node:fs'
 import { open, rename, rm, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
@@ -22,24 +23,30 @@ export function atomicTempPath(path: string): string {
 
 /**
  * Replace `path` with `data` atomically and durably, with exactly `mode` (umask does not apply).
- * The temp file is removed on any failure, so no partial file is ever left behind.
+ * The temp file is removed on any failure, so no partial file is ever left behind. `onReplaced`,
+ * when given, is called synchronously as soon as the rename has put the new file in place (before
+ * the directory fsync that makes it durable) with the new file's stat (taken from the temp file:
+ * a rename keeps inode, size and mtime), so a caller tracking the file's identity is never behind.
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
-  opts: { mode: number },
+  opts: { mode: number; onReplaced?: (st: BigIntStats) => void },
 ): Promise<void> {
   const tmp = atomicTempPath(path)
   try {
     const fh = await open(tmp, 'wx', opts.mode)
+    let st: BigIntStats
     try {
       await fh.writeFile(data)
       await fh.chmod(opts.mode)
       await fh.sync()
+      st = await fh.stat({ bigint: true })
     } finally {
       await fh.close()
     }
     await rename(tmp, path)
+    opts.onReplaced?.(st)
   } catch (err: unknown) {
     await rm(tmp, { force: true })
     throw err

@@ -17,6 +17,7 @@
  * Only the claim ledger (claim-ledger.ts) uses this store: it owns what a change of a claim record
  * may be; everything else reads and changes claims through the ledger's named transitions.
  */
+import type { BigIntStats } from 'node:fs'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
@@ -254,9 +255,16 @@ export class StateStore {
       if (claims !== current.claims) {
         const next: PluginState = { ...current, claims }
         if (lease.compromised !== undefined) throw lease.compromised
-        await writeFileAtomic(this.#path, encodeState(next), { mode: STATE_FILE_MODE })
-        this.#fileId = await fileIdentity(this.#path)
-        this.#state = deepFreeze(next)
+        const frozen = deepFreeze(next)
+        await writeFileAtomic(this.#path, encodeState(next), {
+          mode: STATE_FILE_MODE,
+          // From the rename on, the file is this state: a refresh() meanwhile (the directory fsync
+          // still running) takes its fast path instead of re-reading what this instance wrote.
+          onReplaced: st => {
+            this.#fileId = identityOf(st)
+            this.#state = frozen
+          },
+        })
       }
       const written = performance.now()
       await lease.release()
@@ -377,11 +385,15 @@ function changedRecords(
   return changed
 }
 
+/** The identity of a file's stat: `ino:size:mtimeNs`. */
+function identityOf(st: BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}`
+}
+
 /** `ino:size:mtimeNs` of the file, or undefined when it does not exist. */
 async function fileIdentity(path: string): Promise<string | undefined> {
   try {
-    const st = await stat(path, { bigint: true })
-    return `${st.ino}:${st.size}:${st.mtimeNs}`
+    return identityOf(await stat(path, { bigint: true }))
   } catch (err: unknown) {
     if (isErrno(err, 'ENOENT')) return undefined
     throw new DriverError(

@@ -23,6 +23,28 @@ t.test('replaces content with the exact mode', async t => {
   t.strictSame(await readdir(dir), ['a.json'])
 })
 
+// onReplaced sees the file as it is at the target after the rename (same inode, size, mtime), and
+// is not called when the replace fails.
+t.test('onReplaced gets the stat of the file now in place', async t => {
+  const dir = t.testdir({ 'a.json': 'old' })
+  const path = join(dir, 'a.json')
+  const seen: string[] = []
+  await writeFileAtomic(path, 'newer', {
+    mode: 0o640,
+    onReplaced: st => seen.push(`${st.ino}:${st.size}:${st.mtimeNs}`),
+  })
+  const st = await stat(path, { bigint: true })
+  t.strictSame(seen, [`${st.ino}:${st.size}:${st.mtimeNs}`])
+  await mkdir(join(dir, 'target.json', 'sub'), { recursive: true })
+  await t.rejects(
+    writeFileAtomic(join(dir, 'target.json'), 'x', {
+      mode: 0o644,
+      onReplaced: () => seen.push('failed one'),
+    }),
+  )
+  t.equal(seen.length, 1, 'not called for a failed replace')
+})
+
 t.test('temp names are hidden, unique and not picked up as specs', async t => {
   const a = atomicTempPath('/x/spec.json')
   const b = atomicTempPath('/x/spec.json')
