@@ -128,7 +128,7 @@ const STAGES = [
  * server takes for the request kinds the driver sends (all clients' requests of that kind, the
  * kubelet's included), the API Priority and Fairness queue of the driver's requests (a service
  * account outside kube-system: flow schema `service-accounts`, level `workload-low`) beside the
- * kubelet's (`system`), and the disk as etcd sees it. `filter` narrows a label beyond equality.
+ * kubelet's (`system`). `filter` narrows a label beyond equality. The disk: see startFsyncProbe.
  */
 const PLATFORM_STAGES = [
   {
@@ -147,6 +147,7 @@ const PLATFORM_STAGES = [
   ...[
     ['GET resourceclaims', { verb: 'GET', resource: 'resourceclaims', subresource: '' }],
     ['GET pods', { verb: 'GET', resource: 'pods', subresource: '' }],
+    ['LIST pods', { verb: 'LIST', resource: 'pods', subresource: '' }],
     [
       'APPLY resourceclaims/status',
       { verb: 'APPLY', resource: 'resourceclaims', subresource: 'status' },
@@ -170,21 +171,15 @@ const PLATFORM_STAGES = [
     name: 'apiserver_flowcontrol_request_wait_duration_seconds',
     match: { priority_level: level, execute: 'true' },
   })),
-  {
-    stage: 'etcd: WAL fsync',
-    source: 'etcd',
-    name: 'etcd_disk_wal_fsync_duration_seconds',
-    match: {},
-  },
-  {
-    stage: 'etcd: backend commit',
-    source: 'etcd',
-    name: 'etcd_disk_backend_commit_duration_seconds',
-    match: {},
-  },
 ]
-/** etcd of the local cluster (scripts/cluster/lib.sh, mode full) serves /metrics on its client URL. */
-const ETCD_METRICS_URL = 'http://127.0.0.1:2379/metrics'
+/**
+ * The node's disk as any writer sees it during a scale-up: a separate process writes 4 KiB and
+ * fsyncs it, then fsyncs the directory (what one atomic state-file replace costs in syncs), every
+ * FSYNC_PROBE_EVERY_MS, in the plugin's state filesystem (etcd of the local cluster runs with
+ * --unsafe-no-fsync, so its own metrics say nothing about the disk).
+ */
+const FSYNC_PROBE_DIR = '/var/lib'
+const FSYNC_PROBE_EVERY_MS = 200
 
 const positiveInt = what => v => {
   const n = Number(v)
@@ -419,11 +414,6 @@ async function scrapePlatform() {
   const sources = {
     apiserver: () => kubectl(['get', '--raw', '/metrics']),
     kubelet: () => kubectl(['get', '--raw', `/api/v1/nodes/${nodeName}/proxy/metrics`]),
-    etcd: async () => {
-      const r = await fetch(ETCD_METRICS_URL)
-      if (!r.ok) throw new Error(`${ETCD_METRICS_URL}: HTTP ${r.status}`)
-      return r.text()
-    },
   }
   const out = {}
   for (const [source, read] of Object.entries(sources)) {
@@ -452,6 +442,41 @@ function counter(samples, name, match) {
   return samples
     .filter(x => x.name === name && Object.entries(match).every(([k, v]) => x.labels[k] === v))
     .reduce((sum, x) => sum + x.value, 0)
+}
+
+/**
+ * Start the disk probe (FSYNC_PROBE_*) in a child process; `stop()` ends it and resolves to the
+ * milliseconds each write + fsync + directory fsync took.
+ */
+function startFsyncProbe() {
+  const file = join(FSYNC_PROBE_DIR, `.ndra-bench-fsync-${process.pid}`)
+  const script = `
+    const fs = require('node:fs')
+    const block = Buffer.alloc(4096, 1)
+    const dir = fs.openSync(${JSON.stringify(FSYNC_PROBE_DIR)}, 'r')
+    const tick = () => {
+      const t0 = performance.now()
+      const fd = fs.openSync(${JSON.stringify(file)}, 'w', 0o600)
+      fs.writeSync(fd, block)
+      fs.fsyncSync(fd)
+      fs.closeSync(fd)
+      fs.fsyncSync(dir)
+      process.stdout.write((performance.now() - t0).toFixed(2) + '\\n')
+    }
+    setInterval(tick, ${FSYNC_PROBE_EVERY_MS})
+    process.on('SIGTERM', () => { fs.rmSync(${JSON.stringify(file)}, { force: true }); process.exit(0) })
+  `
+  const child = execa(process.execPath, ['-e', script], { reject: false })
+  return {
+    stop: async () => {
+      child.kill('SIGTERM')
+      const r = await child
+      return String(r.stdout ?? '')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number)
+    },
+  }
 }
 
 function gauge(samples, name) {
@@ -574,6 +599,8 @@ async function runRound(pair, withClaims) {
   const n = opts.pods
   const before = await scrape()
   const platformBefore = await scrapePlatform()
+  const fsyncProbe = startFsyncProbe()
+  let fsyncMs = []
   const ready = new Map()
   // When the watch first showed the pod bound to the node (spec.nodeName): the control plane's
   // part (ReplicaSet, claim from its template, scheduling with allocation) ends there, the node's
@@ -632,11 +659,13 @@ async function runRound(pair, withClaims) {
       }
     }
   } catch (err) {
+    await fsyncProbe.stop()
     await diagnostics()
     throw err
   } finally {
     watch.stop()
   }
+  fsyncMs = await fsyncProbe.stop()
   const atPeak = await scrape()
   const upSeconds = (performance.now() - t0) / 1000
   await scaledDown(deployment, withClaims)
@@ -701,6 +730,7 @@ async function runRound(pair, withClaims) {
     },
     stages,
     platform,
+    fsyncMs,
   }
 }
 
@@ -896,6 +926,18 @@ function platformTable(rounds) {
     }
   })
   const plugin = withRounds.map(r => r.plugin)
+  // The disk probe's samples are exact (not bucketed); the rounds without claims are shown too.
+  for (const kind of [true, false]) {
+    const xs = rounds.filter(r => r.claims === kind).flatMap(r => r.fsyncMs)
+    const x = summarize(xs)
+    stages.push({
+      stage: `disk: write+fsync+dir fsync (probe, ${kind ? 'with' : 'without'})`,
+      ops: x.n,
+      meanMs: x.n === 0 ? null : round(xs.reduce((a, b) => a + b, 0) / x.n, 1),
+      p50Ms: x.n === 0 ? null : round(x.p50, 1),
+      p99Ms: x.n === 0 ? null : round(x.p99, 1),
+    })
+  }
   const text = formatTable(
     head,
     stages.map(x => [x.stage, x.ops, x.meanMs, x.p50Ms, x.p99Ms]),
@@ -1064,7 +1106,7 @@ try {
   console.log(phases.text)
   console.log(`\n== driver stages (from /metrics; ~P50/~P99 estimated from histogram buckets) ==`)
   console.log(stages.text)
-  console.log(`\n== the platform in the same windows (kubelet, API server, etcd /metrics) ==`)
+  console.log(`\n== the platform in the same windows (kubelet and API server /metrics, a disk probe) ==`)
   console.log(platform.text)
   console.log(`\n== the plugin process during each with-claim scale-up ==`)
   console.log(platform.pluginText)
