@@ -320,29 +320,32 @@ export class Driver {
       ...(c.hostInterfaces === '' ? [] : [new RegExp(c.hostInterfaces)]),
       ...c.sharedHostLinks.map(r => r.pattern),
     ]
-    const watcher =
+    const inventory =
       linkFilters.length === 0
         ? undefined
+        : new HostLinkInventory({ runner: execaRunner, nameFilter: linkFilters })
+    const watcher =
+      inventory === undefined
+        ? undefined
         : new HostLinkWatcher({
-            source: new HostLinkInventory({
-              runner: execaRunner,
-              nameFilter: linkFilters,
-            }),
+            source: inventory,
             clock: systemClock,
             logger: logger.child({ component: 'host-links' }),
             intervalMs: HOST_LINK_RESYNC_MS,
             onChange: publish,
           })
     this.#watcher = watcher
-    // Link events re-read the inventory and re-check attachments (a pod's veth vanishing shows
-    // on the host side too).
+    // Link events re-read the inventory when the link is one we may offer, and re-check
+    // attachments when it is one a device depends on (an attachment's veth vanishing shows on the
+    // node side too). Other links' events (a veth per pod of the cluster network) cost nothing:
+    // under a burst of pods they re-ran `ip` and probed every namespace again and again.
     this.#linkMonitor = new LinkMonitor({
       spawner: nodeLineSpawner,
       clock: systemClock,
       logger: logger.child({ component: 'link-monitor' }),
-      onEvent: () => {
-        watcher?.wake()
-        health.wake()
+      onEvent: link => {
+        if (link === undefined || inventory?.mayOffer(link) === true) watcher?.wake()
+        if (link === undefined || health.concerns(link)) health.wake()
       },
     })
     this.#linkMonitor.start()

@@ -7,7 +7,8 @@
  *
  * Cost is bounded: a pass probes at most `maxProbesPerPass` namespaces (round robin over the rest
  * in later passes), `concurrency` at a time; passes run every `intervalMs` and on `wake()` (link
- * events), but never closer than `minGapMs`. Subscribers hear the full list after every pass, also
+ * events that `concerns()` the devices: a burst of pods elsewhere on the node wakes nothing), but
+ * never closer than `minGapMs`. Subscribers hear the full list after every pass, also
  * unchanged (the kubelet forgets a device not reported within its health timeout), and at once when
  * a link change alters it.
  */
@@ -18,6 +19,7 @@ import type { Clock, Timer } from '../slices/clock.js'
 import type { ClaimLedger } from '../state/claim-ledger.js'
 import type { ClaimRecord } from '../state/state-types.js'
 import {
+  claimLinks,
   computeDeviceHealth,
   netnsKey,
   probedAttachments,
@@ -97,6 +99,14 @@ export class DeviceHealthMonitor {
     this.#timer?.cancel()
     this.#timer = undefined
     this.#listeners.clear()
+  }
+
+  /**
+   * Whether an event on node link `link` can change a device's health: a host link behind a
+   * published device, or a link a prepared claim depends on (`claimLinks`).
+   */
+  concerns(link: string): boolean {
+    return this.#links.some(l => l.name === link) || claimLinks(this.#claims()).has(link)
   }
 
   /** Ask for a pass soon (a link event): runs once `minGapMs` after the previous one. */

@@ -77,6 +77,41 @@ export function probedAttachments(claims: readonly ClaimRecord[]): AttachmentRec
   return claims.flatMap(c => c.attachments.filter(a => a.phase === 'attached' && a.netns !== ''))
 }
 
+/** Plugin fields that name a node link the attachment depends on (its parent or bridge). */
+const PARENT_FIELDS = ['master', 'bridge'] as const
+
+/**
+ * The node links whose changes can alter a prepared claim's health: the host interface a plan
+ * holds, the parent or bridge its network names (`master`, `bridge` of any plugin), and the node
+ * side of each attachment (interfaces of its CNI result outside the sandbox: a veth peer, a
+ * bridge). A link event for any other link (another pod's veth) cannot change a device's health.
+ */
+export function claimLinks(claims: readonly ClaimRecord[]): Set<string> {
+  const out = new Set<string>()
+  for (const claim of claims) {
+    for (const plan of claim.plans) {
+      if (plan.hostInterface !== undefined) out.add(plan.hostInterface)
+      const plugins = plan.networkConfig['plugins']
+      for (const p of Array.isArray(plugins) ? (plugins as unknown[]) : []) {
+        if (typeof p !== 'object' || p === null) continue
+        for (const field of PARENT_FIELDS) {
+          const v = (p as Record<string, unknown>)[field]
+          if (typeof v === 'string' && v !== '') out.add(v)
+        }
+      }
+    }
+    for (const a of claim.attachments) {
+      const ifaces = a.result?.['interfaces']
+      for (const i of Array.isArray(ifaces) ? (ifaces as unknown[]) : []) {
+        if (typeof i !== 'object' || i === null) continue
+        const { name, sandbox } = i as Record<string, unknown>
+        if (typeof name === 'string' && name !== '' && (sandbox ?? '') === '') out.add(name)
+      }
+    }
+  }
+  return out
+}
+
 /** Health of every published device and every device a prepared claim holds, sorted by name. */
 export function computeDeviceHealth(input: DeviceHealthInput): DeviceHealth[] {
   const linkByDevice = new Map(input.links.map(l => [hostDeviceName(l.name), l]))

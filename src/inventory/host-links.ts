@@ -106,6 +106,14 @@ export class HostLinkInventory {
     }
   }
 
+  /**
+   * Whether a link of this name could be offered (its name passes the filter; `list` decides the
+   * rest): a link event for any other name cannot change the inventory.
+   */
+  mayOffer(name: string): boolean {
+    return this.#opts.nameFilter?.some(r => r.test(name)) ?? false
+  }
+
   /** The links to offer, sorted by name (so slices are stable). */
   async list(): Promise<HostLink[]> {
     const filter = this.#opts.nameFilter

@@ -3,10 +3,12 @@
  * line (one rtnetlink RTM_NEWLINK/RTM_DELLINK message) becomes an `onEvent()` call. Chosen over
  * polling and over the npm `netlink` binding by measurement (`npm run bench:links`: the event within
  * a millisecond of the `ip link set` call's return like the binding, 2.7 MiB RSS and no measurable
- * CPU; the binding is an early-stage native addon adding ~11 MiB to the daemon). The lines
- * are not parsed: listeners re-read the inventory, which stays the single source of link facts.
- * When the child exits it is restarted after `restartDelayMs`, with an `onEvent()` for what may
- * have been missed meanwhile.
+ * CPU; the binding is an early-stage native addon adding ~11 MiB to the daemon). Only the link's
+ * name is taken from a line (`[Deleted ]<index>: <name>[@<peer>]: …`), so listeners can ignore
+ * links that do not concern them (a burst of pods creates a veth per pod on the node); the
+ * inventory they re-read stays the single source of link facts. When the child exits it is
+ * restarted after `restartDelayMs`, with an `onEvent(undefined)` for what may have been missed
+ * meanwhile (undefined: any link may have changed).
  */
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -60,7 +62,8 @@ export interface LinkMonitorOptions {
   readonly spawner: LineSpawner
   readonly clock: Clock
   readonly logger: Logger
-  readonly onEvent: () => void
+  /** A link changed: its name, or undefined when it cannot be told (anything may have changed). */
+  readonly onEvent: (link: string | undefined) => void
   readonly ipPath?: string
   readonly restartDelayMs?: number
 }
@@ -95,9 +98,9 @@ export class LinkMonitor {
     this.#child = this.#o.spawner.spawn(
       this.#o.ipPath ?? 'ip',
       ['-o', 'monitor', 'link'],
-      () => {
+      line => {
         this.events++
-        this.#o.onEvent()
+        this.#o.onEvent(linkNameOf(line))
       },
       reason => {
         this.#child = undefined
@@ -108,9 +111,16 @@ export class LinkMonitor {
           this.#restart = undefined
           if (!this.#running) return
           this.#spawn()
-          this.#o.onEvent()
+          this.#o.onEvent(undefined)
         }, delay)
       },
     )
   }
+}
+
+const MONITOR_LINE = /^(?:Deleted\s+)?\d+:\s+([^\s:@]+)/
+
+/** The link name of one `ip -o monitor link` line; undefined when the line is not one. */
+export function linkNameOf(line: string): string | undefined {
+  return MONITOR_LINE.exec(line)?.[1]
 }

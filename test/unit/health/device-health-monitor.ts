@@ -2,6 +2,7 @@
 // kubelet's health timeout never expires) and at once when published devices or links change it;
 // a pass probes at most maxProbesPerPass namespaces (round robin) with at most `concurrency` at a
 // time; wake() runs a pass no sooner than minGapMs after the previous one; stop() ends everything.
+// concerns() is true only for the published host links and the links prepared claims depend on.
 import t, { type Test } from 'tap'
 import { DeviceHealthMonitor } from '../../../src/health/device-health-monitor.js'
 import type { NetnsView } from '../../../src/health/device-health.js'
@@ -201,4 +202,31 @@ t.test('reader throws become errors', async t => {
   const off = m.subscribe(() => undefined)
   off()
   m.stop()
+})
+
+t.test('concerns: published host links and links of prepared claims only', async t => {
+  const { m, ledger } = await setup(t, 1)
+  t.equal(m.concerns('eth1'), false, 'before it is published')
+  m.setDevices(['attachment-0', 'host-eth1'], [{ name: 'eth1', state: 'up', addresses: [] }])
+  t.equal(m.concerns('eth1'), true, 'a published host link')
+  t.equal(m.concerns('veth9f3c'), false, "another pod's veth")
+  const [c] = claims(1)
+  await seedClaim(ledger, {
+    ...(c as ClaimRecord),
+    uid: 'u-macvlan',
+    plans: [
+      {
+        request: 'net',
+        pool: 'node-1',
+        device: 'attachment-7',
+        ifName: 'net1',
+        networkConfig: { plugins: [{ type: 'macvlan', master: 'ens5' }] },
+        capabilityArgs: {},
+        cniArgs: [],
+      },
+    ],
+    attachments: [],
+  })
+  t.equal(m.concerns('ens5'), true, "a prepared claim's macvlan parent")
+  t.equal(m.concerns('veth9f3c'), false)
 })

@@ -2,10 +2,13 @@
 // attachment moved it into a pod), an attached device is unhealthy exactly when its interface is
 // missing or not up, or one of its CNI addresses is missing, in a still-existing pod namespace, an unreadable namespace makes
 // it UNKNOWN (never HEALTHY), a vanished namespace is no fault; the list covers published and held
-// devices, sorted, with messages bounded to the kubelet's 1024 characters.
+// devices, sorted, with messages bounded to the kubelet's 1024 characters. claimLinks names exactly
+// the node links a claim depends on (held host interface, parent/bridge of its network, node side
+// of its attachments), so events of other links can be ignored.
 import t from 'tap'
 import type { AttachmentPlan } from '../../../src/attach/attachment-plan.js'
 import {
+  claimLinks,
   computeDeviceHealth,
   MAX_HEALTH_MESSAGE,
   netnsKey,
@@ -258,3 +261,63 @@ t.test('probedAttachments: attached ones with a namespace path', async t => {
   t.equal(list.length, 1)
   t.not(netnsKey(att('x')), netnsKey({ netns: '/run/netns/a' }), 'identity is part of the key')
 })
+
+const linkCases: { name: string; claims: ClaimRecord[]; want: string[] }[] = [
+  { name: 'nothing prepared', claims: [], want: [] },
+  {
+    name: 'host-device plan: the held host interface',
+    claims: [claim([plan('host-eth1', 'eth1')], [])],
+    want: ['eth1'],
+  },
+  {
+    name: 'macvlan/bridge networks: master and bridge of any plugin',
+    claims: [
+      claim(
+        [
+          {
+            ...plan('attachment-0'),
+            networkConfig: {
+              plugins: [{ type: 'macvlan', master: 'ens5' }, { type: 'tuning' }, null, 'x'],
+            },
+          },
+          {
+            ...plan('attachment-1'),
+            networkConfig: { plugins: [{ type: 'bridge', bridge: 'br0' }] },
+          },
+          { ...plan('attachment-2'), networkConfig: { plugins: 'not-a-list' } },
+        ],
+        [],
+      ),
+    ],
+    want: ['br0', 'ens5'],
+  },
+  {
+    name: "node side of an attachment's result (veth peer, bridge); not the sandbox side",
+    claims: [
+      claim(
+        [plan('attachment-0')],
+        [
+          {
+            ...att('attachment-0'),
+            result: {
+              interfaces: [
+                { name: 'br0', mac: '02:00:00:00:00:01' },
+                { name: 'veth1a2b', mac: '02:00:00:00:00:02' },
+                { name: 'net1', sandbox: '/run/netns/a' },
+                { name: '' },
+                'junk',
+              ],
+            },
+          },
+          { ...att('attachment-0'), result: { interfaces: 'junk' } },
+        ],
+      ),
+    ],
+    want: ['br0', 'veth1a2b'],
+  },
+]
+for (const c of linkCases) {
+  t.test(`claimLinks: ${c.name}`, async t => {
+    t.same([...claimLinks(c.claims)].sort(), c.want)
+  })
+}

@@ -112,3 +112,20 @@ t.test('ip failure and bad output are typed errors', async t => {
   })
   await t.rejects(garbage.list(), { code: 'NDRA_INTERNAL', message: /not JSON/ })
 })
+
+// mayOffer is the name half of what list() offers (list decides the rest): a link event for a name
+// it refuses cannot change the inventory. A sticky/global filter stays stateless.
+t.test('mayOffer: the name filter alone', async t => {
+  const inv = new HostLinkInventory({
+    runner: new FakeRunner('[]'),
+    nameFilter: [/^eth[0-9]+$/g, /^bond/],
+  })
+  for (let i = 0; i < 3; i++) t.equal(inv.mayOffer('eth1'), true, `eth1 (call ${i})`)
+  t.equal(inv.mayOffer('bond0'), true)
+  t.equal(inv.mayOffer('veth1a2b'), false)
+  t.equal(
+    new HostLinkInventory({ runner: new FakeRunner('[]') }).mayOffer('eth1'),
+    false,
+    'no filter: none',
+  )
+})

@@ -1,9 +1,11 @@
 // Invariant: the monitor runs exactly `ip -o monitor link`, turns every line into one event,
 // restarts the child after restartDelayMs when it ends (with one catch-up event), and after stop()
-// neither restarts nor reports. The real spawner reports lines and the exit of a real process.
+// neither restarts nor reports. Each event carries the line's link name (undefined for the catch-up
+// event: any link). The real spawner reports lines and the exit of a real process.
 import t from 'tap'
 import {
   LinkMonitor,
+  linkNameOf,
   nodeLineSpawner,
   type LineSpawner,
 } from '../../../src/inventory/link-monitor.js'
@@ -35,12 +37,12 @@ class FakeSpawner implements LineSpawner {
 t.test('events, restart, stop', async t => {
   const clock = new FakeClock()
   const sp = new FakeSpawner()
-  let events = 0
+  const names: (string | undefined)[] = []
   const m = new LinkMonitor({
     spawner: sp,
     clock,
     logger: silentLogger(),
-    onEvent: () => events++,
+    onEvent: link => names.push(link),
     ipPath: '/usr/bin/ip',
     restartDelayMs: 2_000,
   })
@@ -48,14 +50,14 @@ t.test('events, restart, stop', async t => {
   t.same(sp.started, [['/usr/bin/ip', '-o', 'monitor', 'link']])
   sp.line('3: eth1: <BROADCAST> mtu 1500 state DOWN')
   sp.line('Deleted 4: veth9')
-  t.equal(events, 2, 'one event per line')
+  t.same(names, ['eth1', 'veth9'], 'one event per line, with the link name')
   t.equal(m.events, 2)
   sp.exit('exited with code 1')
   await clock.advance(1_999)
   t.equal(sp.started.length, 1, 'not restarted before the delay')
   await clock.advance(1)
   t.equal(sp.started.length, 2, 'restarted')
-  t.equal(events, 3, 'catch-up event after restart')
+  t.same(names.slice(2), [undefined], 'catch-up event after restart: any link')
   m.stop()
   t.equal(sp.stopped, 1, 'child stopped')
   sp.exit('killed by SIGTERM')
@@ -109,3 +111,20 @@ t.test('real spawner: lines and exit of a real process', async t => {
   await new Promise(r => setTimeout(r, 100))
   t.equal(ended, false, 'a stop is not reported as an end')
 })
+
+// The lines `ip -o monitor link` prints (iproute2 6.x, as seen on this machine), and lines that are
+// not link messages: the name is what listeners filter on, undefined means "cannot tell".
+const lines: [string, string | undefined][] = [
+  ['7901: ndra-tst0@ndra-tst0p: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 state DOWN', 'ndra-tst0'],
+  ['7900: ndra-tst0p@NONE: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN', 'ndra-tst0p'],
+  ['Deleted 7901: ndra-tst0@NONE: <BROADCAST,MULTICAST> mtu 1500', 'ndra-tst0'],
+  ['2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP', 'eth0'],
+  ['12: br-ndra.1: <NO-CARRIER> mtu 1500', 'br-ndra.1'],
+  ['', undefined],
+  ['garbage line', undefined],
+]
+for (const [line, want] of lines) {
+  t.test(`linkNameOf ${JSON.stringify(line.slice(0, 24))}`, async t => {
+    t.equal(linkNameOf(line), want)
+  })
+}
