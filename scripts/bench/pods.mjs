@@ -599,6 +599,7 @@ async function runRound(pair, withClaims) {
   const n = opts.pods
   const before = await scrape()
   const platformBefore = await scrapePlatform()
+  const cpuBefore = cpuSnapshot()
   const fsyncProbe = startFsyncProbe()
   let fsyncMs = []
   const ready = new Map()
@@ -667,6 +668,7 @@ async function runRound(pair, withClaims) {
   }
   fsyncMs = await fsyncProbe.stop()
   const atPeak = await scrape()
+  const cpuAtPeak = cpuSnapshot()
   const upSeconds = (performance.now() - t0) / 1000
   await scaledDown(deployment, withClaims)
   if (withClaims) {
@@ -717,6 +719,15 @@ async function runRound(pair, withClaims) {
       scaleUpSeconds: round(upSeconds, 1),
       cpuSeconds: round(cpu('network_dra_process_cpu_seconds_total'), 2),
       cpuShare: round(cpu('network_dra_process_cpu_seconds_total') / upSeconds, 3),
+      // Same process in both snapshots (a restarted plugin would make the difference meaningless).
+      runQueueWaitSeconds:
+        cpuBefore.pid !== null && cpuBefore.pid === cpuAtPeak.pid
+          ? round((cpuAtPeak.waitNs - cpuBefore.waitNs) / 1e9, 2)
+          : null,
+      machineCpuBusy: round(
+        (cpuAtPeak.busy - cpuBefore.busy) / Math.max(1, cpuAtPeak.total - cpuBefore.total),
+        3,
+      ),
       eventLoopDelayP99Ms: ms(gauge(atPeak, 'network_dra_nodejs_eventloop_lag_p99_seconds')),
       eventLoopDelayMaxMs: ms(gauge(atPeak, 'network_dra_nodejs_eventloop_lag_max_seconds')),
       // Pods of the unreferenced-claim check answered by the API server's watch cache / by etcd.
@@ -742,19 +753,60 @@ function mib(bytes) {
   return bytes === null ? null : round(bytes / 1024 / 1024)
 }
 
-/** Peak RSS (VmHWM) of the plugin daemon, found by its entrypoint; null when not found. */
-function pluginPeakRssMiB() {
+/** The pid of the plugin daemon, found by its entrypoint; null when not found. */
+function pluginPid() {
   for (const pid of readdirSync('/proc').filter(p => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-      if (!cmd.includes('/app/dist/src/main.js')) continue
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-      if (m) return round(Number(m[1]) / 1024)
+      if (cmd.includes('/app/dist/src/main.js')) return pid
     } catch {
       // the process exited meanwhile
     }
   }
   return null
+}
+
+/** Peak RSS (VmHWM) of the plugin daemon; null when not found. */
+function pluginPeakRssMiB() {
+  const pid = pluginPid()
+  try {
+    const m = pid && /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? round(Number(m[1]) / 1024) : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * CPU facts for one window: the plugin's threads' time on a CPU and time runnable but waiting for
+ * one (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds), and the machine's busy and total jiffies
+ * (`/proc/stat`). Waiting time is the platform's share of the plugin's latency: ready to run, not
+ * running, because the two cores are busy with everything else.
+ */
+function cpuSnapshot() {
+  const fields = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0)
+  let onCpuNs = 0
+  let waitNs = 0
+  const pid = pluginPid()
+  if (pid !== null) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')
+        onCpuNs += Number(run)
+        waitNs += Number(wait)
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return { pid, onCpuNs, waitNs, busy: total - idle, total }
 }
 
 const s = ms => round(ms / 1000, 2)
@@ -946,7 +998,9 @@ function platformTable(rounds) {
     [
       'with-claim round',
       'scale-up s',
+      'machine CPU busy',
       'plugin CPU s',
+      'plugin waiting for a CPU s',
       'CPU share',
       'event-loop delay P99 ms',
       'max ms',
@@ -955,7 +1009,9 @@ function platformTable(rounds) {
     withRounds.map(r => [
       `pair ${r.pair + 1}`,
       r.plugin.scaleUpSeconds,
+      r.plugin.machineCpuBusy,
       r.plugin.cpuSeconds,
+      r.plugin.runQueueWaitSeconds,
       r.plugin.cpuShare,
       r.plugin.eventLoopDelayP99Ms,
       r.plugin.eventLoopDelayMaxMs,
@@ -1106,7 +1162,9 @@ try {
   console.log(phases.text)
   console.log(`\n== driver stages (from /metrics; ~P50/~P99 estimated from histogram buckets) ==`)
   console.log(stages.text)
-  console.log(`\n== the platform in the same windows (kubelet and API server /metrics, a disk probe) ==`)
+  console.log(
+    `\n== the platform in the same windows (kubelet and API server /metrics, a disk probe) ==`,
+  )
   console.log(platform.text)
   console.log(`\n== the plugin process during each with-claim scale-up ==`)
   console.log(platform.pluginText)
