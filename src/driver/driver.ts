@@ -336,16 +336,17 @@ export class Driver {
           })
     this.#watcher = watcher
     // Link events re-read the inventory when the link is one we may offer, and re-check
-    // attachments when it is one a device depends on (an attachment's veth vanishing shows on the
-    // node side too). Other links' events (a veth per pod of the cluster network) cost nothing:
-    // under a burst of pods they re-ran `ip` and probed every namespace again and again.
+    // attachments when a link a device depends on appeared, vanished or changed state (an
+    // attachment's veth vanishing shows on the node side too). Other events (a veth per pod of the
+    // cluster network, a macvlan child added to an up parent) cost nothing: under a burst of pods
+    // they re-ran `ip` and probed every namespace again and again.
     this.#linkMonitor = new LinkMonitor({
       spawner: nodeLineSpawner,
       clock: systemClock,
       logger: logger.child({ component: 'link-monitor' }),
-      onEvent: link => {
-        if (link === undefined || inventory?.mayOffer(link) === true) watcher?.wake()
-        if (link === undefined || health.concerns(link)) health.wake()
+      onEvent: event => {
+        if (event === undefined || inventory?.mayOffer(event.name) === true) watcher?.wake()
+        if (event === undefined || health.changes(event)) health.wake()
       },
     })
     this.#linkMonitor.start()

@@ -7,13 +7,15 @@
  *
  * Cost is bounded: a pass probes at most `maxProbesPerPass` namespaces (round robin over the rest
  * in later passes), `concurrency` at a time; passes run every `intervalMs` and on `wake()` (link
- * events that `concerns()` the devices: a burst of pods elsewhere on the node wakes nothing), but
- * never closer than `minGapMs`. Subscribers hear the full list after every pass, also
+ * events that `changes()` something the devices depend on: a burst of pods elsewhere on the node,
+ * or macvlan children added to a parent whose state stays up, wakes nothing), but never closer
+ * than `minGapMs`. Subscribers hear the full list after every pass, also
  * unchanged (the kubelet forgets a device not reported within its health timeout), and at once when
  * a link change alters it.
  */
 import { errorMessage } from '../errors.js'
 import type { HostLink } from '../inventory/host-links.js'
+import type { LinkEvent } from '../inventory/link-monitor.js'
 import type { Logger } from '../logger.js'
 import type { Clock, Timer } from '../slices/clock.js'
 import type { ClaimLedger } from '../state/claim-ledger.js'
@@ -63,6 +65,8 @@ export class DeviceHealthMonitor {
   #passing: Promise<void> | undefined
   #again = false
   #lastPassAt = -Infinity
+  /** Operstate of every link as its last event told it (see `changes`). */
+  readonly #linkStates = new Map<string, string>()
 
   constructor(opts: DeviceHealthMonitorOptions) {
     this.#o = opts
@@ -107,6 +111,19 @@ export class DeviceHealthMonitor {
    */
   concerns(link: string): boolean {
     return this.#links.some(l => l.name === link) || claimLinks(this.#claims()).has(link)
+  }
+
+  /**
+   * Whether a link event can change a device's health: the link `concerns()` the devices, and it
+   * appeared, vanished or changed operstate since the last event seen for it. Every event updates
+   * the last state seen, so a link that starts to matter later is compared with what it was.
+   */
+  changes(event: LinkEvent): boolean {
+    const before = this.#linkStates.get(event.name)
+    if (event.deleted) this.#linkStates.delete(event.name)
+    else this.#linkStates.set(event.name, event.state)
+    if (!this.concerns(event.name)) return false
+    return event.deleted || before !== event.state
   }
 
   /** Ask for a pass soon (a link event): runs once `minGapMs` after the previous one. */

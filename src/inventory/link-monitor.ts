@@ -4,8 +4,9 @@
  * polling and over the npm `netlink` binding by measurement (`npm run bench:links`: the event within
  * a millisecond of the `ip link set` call's return like the binding, 2.7 MiB RSS and no measurable
  * CPU; the binding is an early-stage native addon adding ~11 MiB to the daemon). Only the link's
- * name is taken from a line (`[Deleted ]<index>: <name>[@<peer>]: …`), so listeners can ignore
- * links that do not concern them (a burst of pods creates a veth per pod on the node); the
+ * name, operstate and whether it was deleted are taken from a line (`[Deleted ]<index>:
+ * <name>[@<peer>]: … state <STATE> …`), so listeners can ignore links that do not concern them (a
+ * burst of pods creates a veth per pod on the node) and events that change nothing they use; the
  * inventory they re-read stays the single source of link facts. When the child exits it is
  * restarted after `restartDelayMs`, with an `onEvent(undefined)` for what may have been missed
  * meanwhile (undefined: any link may have changed).
@@ -62,8 +63,8 @@ export interface LinkMonitorOptions {
   readonly spawner: LineSpawner
   readonly clock: Clock
   readonly logger: Logger
-  /** A link changed: its name, or undefined when it cannot be told (anything may have changed). */
-  readonly onEvent: (link: string | undefined) => void
+  /** A link changed: what the line says, or undefined when it cannot be told (anything may have). */
+  readonly onEvent: (event: LinkEvent | undefined) => void
   readonly ipPath?: string
   readonly restartDelayMs?: number
 }
@@ -100,7 +101,7 @@ export class LinkMonitor {
       ['-o', 'monitor', 'link'],
       line => {
         this.events++
-        this.#o.onEvent(linkNameOf(line))
+        this.#o.onEvent(parseLinkEvent(line))
       },
       reason => {
         this.#child = undefined
@@ -118,9 +119,26 @@ export class LinkMonitor {
   }
 }
 
-const MONITOR_LINE = /^(?:Deleted\s+)?\d+:\s+([^\s:@]+)/
+/** One link notification. */
+export interface LinkEvent {
+  readonly name: string
+  /** The operstate in lower case (`up`, `down`, `lowerlayerdown`, …); '' when the line has none. */
+  readonly state: string
+  /** The link is gone (RTM_DELLINK). */
+  readonly deleted: boolean
+}
 
-/** The link name of one `ip -o monitor link` line; undefined when the line is not one. */
-export function linkNameOf(line: string): string | undefined {
-  return MONITOR_LINE.exec(line)?.[1]
+const MONITOR_LINE = /^(Deleted\s+)?\d+:\s+([^\s:@]+)/
+const STATE = /\sstate\s+(\S+)/
+
+/** One `ip -o monitor link` line as an event; undefined when the line is not one. */
+export function parseLinkEvent(line: string): LinkEvent | undefined {
+  const m = MONITOR_LINE.exec(line)
+  const name = m?.[2]
+  if (m === null || name === undefined) return undefined
+  return {
+    name,
+    state: (STATE.exec(line)?.[1] ?? '').toLowerCase(),
+    deleted: m[1] !== undefined,
+  }
 }

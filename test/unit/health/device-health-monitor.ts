@@ -2,7 +2,8 @@
 // kubelet's health timeout never expires) and at once when published devices or links change it;
 // a pass probes at most maxProbesPerPass namespaces (round robin) with at most `concurrency` at a
 // time; wake() runs a pass no sooner than minGapMs after the previous one; stop() ends everything.
-// concerns() is true only for the published host links and the links prepared claims depend on.
+// concerns() is true only for the published host links and the links prepared claims depend on;
+// changes() only when such a link appeared, vanished or changed operstate.
 import t, { type Test } from 'tap'
 import { DeviceHealthMonitor } from '../../../src/health/device-health-monitor.js'
 import type { NetnsView } from '../../../src/health/device-health.js'
@@ -229,4 +230,32 @@ t.test('concerns: published host links and links of prepared claims only', async
   })
   t.equal(m.concerns('ens5'), true, "a prepared claim's macvlan parent")
   t.equal(m.concerns('veth9f3c'), false)
+})
+
+t.test('changes: a concerned link that appeared, vanished or changed state', async t => {
+  const { m } = await setup(t, 1)
+  m.setDevices(['attachment-0', 'host-eth1'], [{ name: 'eth1', state: 'up', addresses: [] }])
+  const ev = (name: string, state: string, deleted = false) => ({ name, state, deleted })
+  const seen = [
+    m.changes(ev('eth1', 'up')),
+    m.changes(ev('eth1', 'up')),
+    m.changes(ev('eth1', 'down')),
+    m.changes(ev('veth9f3c', 'up')),
+    m.changes(ev('veth9f3c', 'down')),
+    m.changes(ev('eth1', 'down', true)),
+    m.changes(ev('eth1', 'up')),
+  ]
+  t.same(
+    seen,
+    [true, false, true, false, false, true, true],
+    [
+      'first event of eth1: state unknown before',
+      'same state again (another child added): nothing',
+      'up → down',
+      "other links' events: nothing",
+      '',
+      'deleted',
+      're-created',
+    ].join('; '),
+  )
 })

@@ -5,7 +5,7 @@
 import t from 'tap'
 import {
   LinkMonitor,
-  linkNameOf,
+  parseLinkEvent,
   nodeLineSpawner,
   type LineSpawner,
 } from '../../../src/inventory/link-monitor.js'
@@ -38,11 +38,15 @@ t.test('events, restart, stop', async t => {
   const clock = new FakeClock()
   const sp = new FakeSpawner()
   const names: (string | undefined)[] = []
+  const events: unknown[] = []
   const m = new LinkMonitor({
     spawner: sp,
     clock,
     logger: silentLogger(),
-    onEvent: link => names.push(link),
+    onEvent: ev => {
+      names.push(ev?.name)
+      events.push(ev)
+    },
     ipPath: '/usr/bin/ip',
     restartDelayMs: 2_000,
   })
@@ -51,6 +55,10 @@ t.test('events, restart, stop', async t => {
   sp.line('3: eth1: <BROADCAST> mtu 1500 state DOWN')
   sp.line('Deleted 4: veth9')
   t.same(names, ['eth1', 'veth9'], 'one event per line, with the link name')
+  t.same(events, [
+    { name: 'eth1', state: 'down', deleted: false },
+    { name: 'veth9', state: '', deleted: true },
+  ])
   t.equal(m.events, 2)
   sp.exit('exited with code 1')
   await clock.advance(1_999)
@@ -113,18 +121,31 @@ t.test('real spawner: lines and exit of a real process', async t => {
 })
 
 // The lines `ip -o monitor link` prints (iproute2 6.x, as seen on this machine), and lines that are
-// not link messages: the name is what listeners filter on, undefined means "cannot tell".
-const lines: [string, string | undefined][] = [
-  ['7901: ndra-tst0@ndra-tst0p: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 state DOWN', 'ndra-tst0'],
-  ['7900: ndra-tst0p@NONE: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN', 'ndra-tst0p'],
-  ['Deleted 7901: ndra-tst0@NONE: <BROADCAST,MULTICAST> mtu 1500', 'ndra-tst0'],
-  ['2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP', 'eth0'],
-  ['12: br-ndra.1: <NO-CARRIER> mtu 1500', 'br-ndra.1'],
+// not link messages: name, operstate and deletion are what listeners filter on; undefined means
+// "cannot tell".
+const lines: [string, ReturnType<typeof parseLinkEvent>][] = [
+  [
+    '7901: ndra-tst0@ndra-tst0p: <NO-CARRIER,UP,M-DOWN> mtu 1500 qdisc noqueue state LOWERLAYERDOWN group default',
+    { name: 'ndra-tst0', state: 'lowerlayerdown', deleted: false },
+  ],
+  [
+    '7900: ndra-tst0p@NONE: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN',
+    { name: 'ndra-tst0p', state: 'down', deleted: false },
+  ],
+  [
+    'Deleted 7901: ndra-tst0@NONE: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN',
+    { name: 'ndra-tst0', state: 'down', deleted: true },
+  ],
+  [
+    '2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP mode DEFAULT',
+    { name: 'eth0', state: 'up', deleted: false },
+  ],
+  ['12: br-ndra.1: <NO-CARRIER> mtu 1500', { name: 'br-ndra.1', state: '', deleted: false }],
   ['', undefined],
   ['garbage line', undefined],
 ]
 for (const [line, want] of lines) {
-  t.test(`linkNameOf ${JSON.stringify(line.slice(0, 24))}`, async t => {
-    t.equal(linkNameOf(line), want)
+  t.test(`parseLinkEvent ${JSON.stringify(line.slice(0, 24))}`, async t => {
+    t.same(parseLinkEvent(line), want)
   })
 }
