@@ -64,6 +64,7 @@ import { NsenterInterfaceReader } from '../health/netns-interfaces.js'
 import { KubeClaimReader } from '../kube/claim-reader.js'
 import { makeApiClient } from '../kube/api-clients.js'
 import { KubePodReader } from '../kube/pod-reader.js'
+import { routeLinkEvent } from './link-events.js'
 import { KubeletPlugin } from '../kubelet/kubelet-plugin.js'
 import { livePeerInstances } from '../kubelet/peer-instances.js'
 import { pluginSocketPaths } from '../kubelet/plugin-sockets.js'
@@ -335,18 +336,14 @@ export class Driver {
             onChange: publish,
           })
     this.#watcher = watcher
-    // Link events re-read the inventory when the link is one we may offer, and re-check
-    // attachments when a link a device depends on appeared, vanished or changed state (an
-    // attachment's veth vanishing shows on the node side too). Other events (a veth per pod of the
-    // cluster network, a macvlan child added to an up parent) cost nothing: under a burst of pods
-    // they re-ran `ip` and probed every namespace again and again.
+    // Link events wake only what they concern (link-events.ts): under a burst of pods, waking on
+    // every event re-ran `ip` and probed every namespace again and again.
     this.#linkMonitor = new LinkMonitor({
       spawner: nodeLineSpawner,
       clock: systemClock,
       logger: logger.child({ component: 'link-monitor' }),
       onEvent: event => {
-        if (event === undefined || inventory?.mayOffer(event.name) === true) watcher?.wake()
-        if (event === undefined || health.changes(event)) health.wake()
+        routeLinkEvent(event, { inventory, watcher, health })
       },
     })
     this.#linkMonitor.start()

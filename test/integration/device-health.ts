@@ -3,8 +3,10 @@
 // plugin serving DRAResourceHealth), a kubelet-side stream on v1 sees, for decoy links and a netns
 // this test creates: a host-interface device turn UNHEALTHY when its link goes down and HEALTHY
 // again when it comes up, an attachment turn UNHEALTHY when its interface goes down (peer down)
-// and back, and when its interface is deleted inside the pod netns, and a held host device turn UNHEALTHY when its link is deleted — each driven by link
-// events (the resync and probe periods are a minute, longer than the test waits). The registration
+// and back, and when its interface is deleted inside the pod netns, and a held host device turn
+// UNHEALTHY when its link is deleted — each driven by link events routed as the daemon routes them
+// (routeLinkEvent: only events of links a device depends on that changed wake a pass; the resync and
+// probe periods are a minute, longer than the test waits). The registration
 // advertises v1 and v1alpha1. Needs root, ip, nsenter.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -18,6 +20,7 @@ import { NsenterInterfaceReader } from '../../src/health/netns-interfaces.js'
 import { HostLinkWatcher } from '../../src/inventory/host-link-watcher.js'
 import { HostLinkInventory } from '../../src/inventory/host-links.js'
 import { LinkMonitor, nodeLineSpawner } from '../../src/inventory/link-monitor.js'
+import { routeLinkEvent } from '../../src/driver/link-events.js'
 import { KubeletPlugin } from '../../src/kubelet/kubelet-plugin.js'
 import { loadKubeletProtos } from '../../src/kubelet/protos.js'
 import { callUnary, methodOf, unixClient } from '../../src/kubelet/unary-call.js'
@@ -151,8 +154,9 @@ t.test('device health follows real links and a real pod netns', async t => {
         phase: 'attached',
         result: {
           cniVersion: '1.0.0',
-          interfaces: [{ name: 'net1', sandbox: netns.path }],
-          ips: [{ address: '10.97.3.2/24', interface: 0 }],
+          // As a veth-based plugin (ptp, bridge) reports it: the node side first, then net1.
+          interfaces: [{ name: podHost }, { name: 'net1', sandbox: netns.path }],
+          ips: [{ address: '10.97.3.2/24', interface: 1 }],
         },
         updatedAt: new Date().toISOString(),
       },
@@ -170,11 +174,12 @@ t.test('device health follows real links and a real pod netns', async t => {
     maxProbesPerPass: 8,
     concurrency: 2,
   })
+  const inventory = new HostLinkInventory({
+    runner: execaRunner,
+    nameFilter: new RegExp(`^${hostA}$`),
+  })
   const links = new HostLinkWatcher({
-    source: new HostLinkInventory({
-      runner: execaRunner,
-      nameFilter: new RegExp(`^${hostA}$`),
-    }),
+    source: inventory,
     clock: systemClock,
     logger: silentLogger(),
     intervalMs: MINUTE,
@@ -189,9 +194,8 @@ t.test('device health follows real links and a real pod netns', async t => {
     spawner: nodeLineSpawner,
     clock: systemClock,
     logger: silentLogger(),
-    onEvent: () => {
-      links.wake()
-      health.wake()
+    onEvent: event => {
+      routeLinkEvent(event, { inventory, watcher: links, health })
     },
   })
   monitor.start()
