@@ -423,8 +423,8 @@ t.test('kube objects against a real apiserver', { timeout: 240_000 }, async t =>
     const p = await reader.get(ns, 'reader-pod', ac.signal, created.metadata?.uid)
     return sources[0] === 'cache' ? p : undefined
   })
-  t.equal(fromCache?.metadata?.uid, created.metadata?.uid, 'cache answered with the pod')
-  t.same(fromCache?.spec?.containers?.[0]?.resources?.claims, [{ name: 'net' }])
+  t.equal(fromCache.metadata?.uid, created.metadata?.uid, 'cache answered with the pod')
+  t.same(fromCache.spec?.containers?.[0]?.resources?.claims, [{ name: 'net' }])
   sources.length = 0
   const other = await reader.get(ns, 'reader-pod', ac.signal, 'not-this-uid')
   t.same(sources, ['quorum'], 'another UID: the quorum read decides')

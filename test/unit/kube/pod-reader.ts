@@ -150,10 +150,17 @@ t.test('abort during the cache read rejects (no quorum read after the deadline)'
         gets++
         return fresh
       },
-      () => new Promise(r => setTimeout(() => r({ items: [] }), 500)),
+      () =>
+        new Promise(r => {
+          setTimeout(() => {
+            r({ items: [] })
+          }, 500)
+        }),
     ),
   )
-  setTimeout(() => ac.abort(new Error('kubelet deadline')), 10)
+  setTimeout(() => {
+    ac.abort(new Error('kubelet deadline'))
+  }, 10)
   await t.rejects(reader.get('ns', 'p', ac.signal, 'u1'), { message: 'kubelet deadline' })
   t.equal(gets, 0)
 })
