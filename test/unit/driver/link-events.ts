@@ -28,7 +28,7 @@ const cases: {
     event: ev('eth1', 'down'),
     offers: true,
     changes: true,
-    want: ['changes:eth1', 'watcher', 'health'],
+    want: ['watcher', 'changes:eth1', 'health'],
   },
   {
     name: "another pod's veth",
@@ -49,7 +49,7 @@ const cases: {
     event: ev('eth1'),
     offers: true,
     changes: false,
-    want: ['changes:eth1', 'watcher'],
+    want: ['watcher', 'changes:eth1'],
   },
   {
     name: 'no inventory: health only',
