@@ -941,12 +941,15 @@ function phaseTable(rounds) {
   return { text: formatTable(head, rows), medians: agg, ratios }
 }
 
-function stageTable(rounds) {
+/**
+ * One row per stage of `defs` over the with-claim rounds: the stage's histograms (`pick(round)`
+ * holds them by stage name) added up, with count, mean and ~P50/~P99 in ms.
+ */
+function stageRows(rounds, defs, pick) {
   const withRounds = rounds.filter(r => r.claims)
-  const head = ['driver stage (with-claim rounds)', 'ops', 'mean ms', '~P50 ms', '~P99 ms']
-  const stages = STAGES.map(({ stage }) => {
-    const h = withRounds.map(r => r.stages[stage]).reduce(add, EMPTY)
-    const ms = v => (v === null ? null : round(v * 1000))
+  const ms = v => (v === null ? null : round(v * 1000))
+  return defs.map(({ stage }) => {
+    const h = withRounds.map(r => pick(r)[stage]).reduce(add, EMPTY)
     return {
       stage,
       ops: h.count,
@@ -955,28 +958,25 @@ function stageTable(rounds) {
       p99Ms: ms(quantile(h, 0.99)),
     }
   })
-  const text = formatTable(
-    head,
-    stages.map(x => [x.stage, x.ops, x.meanMs, x.p50Ms, x.p99Ms]),
+}
+
+/** `rows` (stageRows) as a text table under `title`. */
+function stageText(title, rows) {
+  return formatTable(
+    [title, 'ops', 'mean ms', '~P50 ms', '~P99 ms'],
+    rows.map(x => [x.stage, x.ops, x.meanMs, x.p50Ms, x.p99Ms]),
   )
-  return { text, stages }
+}
+
+function stageTable(rounds) {
+  const stages = stageRows(rounds, STAGES, r => r.stages)
+  return { text: stageText('driver stage (with-claim rounds)', stages), stages }
 }
 
 /** The platform stages of the with-claim rounds (PLATFORM_STAGES), as stageTable. */
 function platformTable(rounds) {
   const withRounds = rounds.filter(r => r.claims)
-  const head = ['platform stage (with-claim rounds)', 'ops', 'mean ms', '~P50 ms', '~P99 ms']
-  const stages = PLATFORM_STAGES.map(({ stage }) => {
-    const h = withRounds.map(r => r.platform[stage]).reduce(add, EMPTY)
-    const v = x => (x === null ? null : round(x * 1000, 1))
-    return {
-      stage,
-      ops: h.count,
-      meanMs: v(mean(h)),
-      p50Ms: v(quantile(h, 0.5)),
-      p99Ms: v(quantile(h, 0.99)),
-    }
-  })
+  const stages = stageRows(rounds, PLATFORM_STAGES, r => r.platform)
   const plugin = withRounds.map(r => r.plugin)
   // The disk probe's samples are exact (not bucketed); the rounds without claims are shown too.
   for (const kind of [true, false]) {
@@ -990,10 +990,7 @@ function platformTable(rounds) {
       p99Ms: x.n === 0 ? null : round(x.p99, 1),
     })
   }
-  const text = formatTable(
-    head,
-    stages.map(x => [x.stage, x.ops, x.meanMs, x.p50Ms, x.p99Ms]),
-  )
+  const text = stageText('platform stage (with-claim rounds)', stages)
   const pluginText = formatTable(
     [
       'with-claim round',
