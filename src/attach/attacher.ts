@@ -52,6 +52,7 @@ import {
 } from './attach-events.js'
 import { delAttachment, netnsLive, runtimeConf, type AttachCni } from './attachment-cni.js'
 import type { RequestLocks } from './request-locks.js'
+import { timed } from '../util/timed.js'
 
 /** Resolves OCI state to a pod and netns (PodResolver satisfies it). */
 export interface AttachPodResolver {
@@ -374,13 +375,8 @@ export class Attacher implements AttachHandler {
   }
 
   /** Run one step and observe how long it took (also when it throws). */
-  async #timed<T>(step: AttachStep, fn: () => Promise<T>): Promise<T> {
-    const started = this.#nowMs()
-    try {
-      return await fn()
-    } finally {
-      this.#observeStep(step, started)
-    }
+  #timed<T>(step: AttachStep, fn: () => Promise<T>): Promise<T> {
+    return timed(fn, seconds => this.#metrics?.observeAttachStep(step, seconds), this.#nowMs)
   }
 
   #observeStep(step: AttachStep, started: number): void {

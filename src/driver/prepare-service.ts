@@ -19,6 +19,7 @@ import { podClaimNameOf } from '../metadata/device-metadata.js'
 import { cdiDevicesOf, type ClaimMetadata } from './claim-metadata.js'
 import { allocationKey, type AttachmentPlan } from '../attach/attachment-plan.js'
 import type { KeyedLock } from '../util/keyed-lock.js'
+import { timed } from '../util/timed.js'
 import type { ResourceClaimV1 } from '../claims/resource-claim.js'
 import { DriverError, errorCode, errorMessage } from '../errors.js'
 import type {
@@ -151,13 +152,8 @@ export class PrepareService implements ClaimPreparer {
   }
 
   /** Run one step and tell the observer how long it took (also when it throws). */
-  async #timed<T>(phase: PreparePhase, step: () => Promise<T>): Promise<T> {
-    const started = performance.now()
-    try {
-      return await step()
-    } finally {
-      this.#o.observer?.onPhase(phase, (performance.now() - started) / 1000)
-    }
+  #timed<T>(phase: PreparePhase, step: () => Promise<T>): Promise<T> {
+    return timed(step, seconds => this.#o.observer?.onPhase(phase, seconds))
   }
 
   #countPrepared(): void {
